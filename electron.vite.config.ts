@@ -1,0 +1,35 @@
+import { resolve } from 'node:path';
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'electron-vite';
+
+export default defineConfig({
+  main: {
+    build: {
+      rollupOptions: {
+        input: { index: resolve(__dirname, 'src/main/electron/main.ts') },
+        external: ['better-sqlite3'],
+      },
+    },
+  },
+  preload: {
+    build: {
+      // A CommonJS preload keeps the renderer sandboxed (an ESM preload would need sandbox: false).
+      rollupOptions: { input: { index: resolve(__dirname, 'src/preload/index.ts') }, output: { format: 'cjs', entryFileNames: '[name].cjs' } },
+    },
+  },
+  renderer: {
+    root: resolve(__dirname, 'src/renderer'),
+    plugins: [react()],
+    // vtk.js pulls in xmlbuilder2, which extends Node's EventEmitter; give the browser build the `events` package.
+    resolve: { alias: { events: 'events' } },
+    worker: { format: 'es' },
+    optimizeDeps: {
+      exclude: ['@cornerstonejs/dicom-image-loader'],
+      include: ['dicom-parser', '@cornerstonejs/core', '@cornerstonejs/tools'],
+    },
+    build: {
+      rollupOptions: { input: resolve(__dirname, 'src/renderer/index.html') },
+      chunkSizeWarningLimit: 8000,
+    },
+  },
+});

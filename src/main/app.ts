@@ -1,0 +1,132 @@
+// The Lightbox core that both hosts adapt: services for one open project, one call dispatcher validated against
+// the shared contract, and one event stream. Plain Node: no electron import, so the CLI and tests load it too.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LightboxError, calls, parseCall } from '../shared/contract.ts';
+import type { ApiError, CallName, CallResponse, EventName, EventPayload } from '../shared/contract.ts';
+import { ImportService } from './dicom/import-service.ts';
+import { readTags } from './dicom/tags.ts';
+import { ProjectStore } from './project/project-store.ts';
+
+export type EventListener = <N extends EventName>(name: N, payload: EventPayload<N>) => void;
+
+export function lightboxHome(): string {
+  return process.env.LIGHTBOX_HOME ?? path.join(os.homedir(), '.lightbox');
+}
+
+interface Recent { dir: string; name: string; openedAt: string }
+
+function rememberProject(dir: string, name: string): void {
+  const file = path.join(lightboxHome(), 'recent.json');
+  let list: Recent[] = [];
+  try {
+    list = JSON.parse(fs.readFileSync(file, 'utf8')) as Recent[];
+    if (!Array.isArray(list)) list = [];
+  } catch { /* first run, or an unreadable list: start a new one */ }
+  list = [{ dir, name, openedAt: new Date().toISOString() }, ...list.filter((r) => r.dir !== dir)].slice(0, 20);
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(list, null, 2));
+  } catch { /* the recent list is a convenience; never fail opening a project over it */ }
+}
+
+function recentProjects(): Recent[] {
+  try {
+    const list = JSON.parse(fs.readFileSync(path.join(lightboxHome(), 'recent.json'), 'utf8')) as Recent[];
+    return Array.isArray(list) ? list.filter((r) => typeof r.dir === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+export function toApiError(e: unknown): ApiError {
+  if (e instanceof LightboxError) return { code: e.code, message: e.message };
+  return { code: 'internal', message: e instanceof Error ? e.message : String(e) };
+}
+
+export class Lightbox {
+  readonly store: ProjectStore;
+  readonly imports: ImportService;
+  private readonly listeners = new Set<EventListener>();
+
+  private constructor(store: ProjectStore) {
+    this.store = store;
+    this.imports = new ImportService(
+      store,
+      (p) => this.emit('job.progress', p),
+      () => this.emit('project.changed', { reason: 'import' }),
+    );
+  }
+
+  static open(projectDir: string, opts: { create?: boolean } = {}): Lightbox {
+    const store = ProjectStore.open(projectDir, opts);
+    rememberProject(store.dir, store.name());
+    return new Lightbox(store);
+  }
+
+  on(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit<N extends EventName>(name: N, payload: EventPayload<N>): void {
+    for (const l of this.listeners) {
+      try {
+        l(name, payload);
+      } catch { /* a broken listener (closed socket) must not break the job */ }
+    }
+  }
+
+  /** The one entry point for the renderer's calls: unknown input in, a serialisable response out. */
+  async call(name: string, input: unknown): Promise<CallResponse<unknown>> {
+    const parsed = parseCall(name, input);
+    if (!parsed.ok) return parsed;
+    try {
+      return { ok: true, result: await this.dispatch(parsed.name, parsed.input) };
+    } catch (e) {
+      return { ok: false, error: toApiError(e) };
+    }
+  }
+
+  private async dispatch(name: CallName, input: unknown): Promise<unknown> {
+    // Inputs were parsed by the contract's schema above; each handler reads its own shape.
+    const i = input as Record<string, unknown>;
+    switch (name) {
+      case 'project.info': return this.store.info();
+      case 'project.recent': return recentProjects();
+      case 'import.start': {
+        const { jobId } = await this.imports.start(i.folder as string);
+        return { jobId };
+      }
+      case 'import.cancel': return { cancelled: this.imports.cancel(i.jobId as number) };
+      case 'import.current': return this.imports.current();
+      case 'import.report': return this.store.rejectedFiles(i.limit as number);
+      case 'worklist.query': return this.store.worklist(input as Parameters<ProjectStore['worklist']>[0]);
+      case 'study.get': return this.store.study(i.studyId as number);
+      case 'instance.tags': return readTags(this.store.instanceFile(i.instanceId as number).path);
+    }
+    const never: never = name;
+    throw new LightboxError('unknown-call', `unknown call ${String(never)}`);
+  }
+
+  /** Opens an indexed instance's file for a host to stream; the renderer only ever names the instance id. */
+  openInstance(instanceId: number): { stream: fs.ReadStream; size: number } {
+    const f = this.store.instanceFile(instanceId);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(f.path);
+    } catch {
+      throw new LightboxError('not-found', `instance ${instanceId}: its file ${f.path} is gone; re-import the folder`);
+    }
+    return { stream: fs.createReadStream(f.path), size: st.size };
+  }
+
+  async close(): Promise<void> {
+    await this.imports.stop();
+    this.listeners.clear();
+    this.store.close();
+  }
+}
+
+export const callNames = Object.keys(calls) as CallName[];

@@ -1,0 +1,192 @@
+// `lightbox` — headless commands over the same services the workstation uses.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LightboxError } from '../../shared/contract.ts';
+import type { JobProgress } from '../../shared/contract.ts';
+import { Lightbox, lightboxHome } from '../app.ts';
+import { generateDemoProjectData } from '../demo/demo-data.ts';
+import { importFolder } from '../dicom/import-service.ts';
+import { startHttpHost } from '../hosts/http-host.ts';
+
+const USAGE = `usage: lightbox <command> [options]
+
+  import <folder> --project <dir> [--json]   index a folder of DICOM files (recursive, incremental, resumable)
+  info --project <dir> [--json]              counts for an existing project
+  demo --project <dir> [--count N] [--json]  generate the synthetic demo set and import it
+  serve [--project <dir>] [--port N]         serve the workstation UI on 127.0.0.1 (default: the demo project)
+
+A project is a folder holding lightbox.db; it is created on first import.`;
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+interface Args { _: string[]; flags: Map<string, string | true> }
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { _: [], flags: new Map() };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const [k, v] = a.slice(2).split('=', 2) as [string, string | undefined];
+      if (v !== undefined) args.flags.set(k, v);
+      else if (['json', 'help'].includes(k)) args.flags.set(k, true);
+      else if (i + 1 < argv.length) args.flags.set(k, argv[++i]!);
+      else throw new LightboxError('bad-request', `--${k} needs a value`);
+    } else args._.push(a);
+  }
+  return args;
+}
+
+function flag(args: Args, name: string): string | undefined {
+  const v = args.flags.get(name);
+  return typeof v === 'string' ? v : undefined;
+}
+
+function requireProject(args: Args): string {
+  const p = flag(args, 'project');
+  if (!p) throw new LightboxError('bad-request', '--project <dir> is required');
+  return path.resolve(p);
+}
+
+function intFlag(args: Args, name: string, fallback: number, min: number, max: number): number {
+  const v = flag(args, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new LightboxError('bad-request', `--${name} must be a whole number from ${min} to ${max}, not "${v}"`);
+  return n;
+}
+
+function progressPrinter(json: boolean): (p: JobProgress) => void {
+  if (json || !process.stderr.isTTY) {
+    let last = 0;
+    return (p) => {
+      if (json) return;
+      const now = Date.now();
+      if (now - last > 2000 || p.phase === 'done') { last = now; process.stderr.write(`${p.message}\n`); }
+    };
+  }
+  return (p) => {
+    const eta = p.etaSeconds === null ? '' : `, ETA ${Math.ceil(p.etaSeconds)} s`;
+    const rate = p.ratePerSecond ? `, ${p.ratePerSecond.toFixed(0)} files/s` : '';
+    process.stderr.write(`\r\x1b[K${p.message}${rate}${eta}`);
+    if (p.phase === 'done' || p.phase === 'cancelled' || p.phase === 'failed') process.stderr.write('\n');
+  };
+}
+
+function printSummary(summary: { rejected: { path: string; reason: string }[] } & Record<string, unknown>, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
+  const s = summary as unknown as Record<string, number>;
+  console.log(`patients ${s.patients}, studies ${s.studies}, series ${s.series}, instances ${s.instances} (${s.imageInstances} images, ${s.nonImageInstances} non-image)`);
+  if (summary.rejected.length) {
+    console.log(`${summary.rejected.length} file(s) rejected:`);
+    for (const r of summary.rejected.slice(0, 50)) console.log(`  ${r.path}: ${r.reason}`);
+    if (summary.rejected.length > 50) console.log(`  … and ${summary.rejected.length - 50} more (use --json for all)`);
+  }
+}
+
+async function runImport(projectDir: string, folder: string, json: boolean): Promise<void> {
+  const app = Lightbox.open(projectDir, { create: true });
+  const controller = new AbortController();
+  const onSigint = (): void => { controller.abort(); };
+  process.once('SIGINT', onSigint);
+  try {
+    const summary = await importFolder(app.store, folder, { signal: controller.signal, onProgress: progressPrinter(json) });
+    printSummary(summary, json);
+  } finally {
+    process.off('SIGINT', onSigint);
+    await app.close();
+  }
+}
+
+export function defaultDemoProject(): string {
+  return path.join(lightboxHome(), 'demo-project');
+}
+
+/** Creates the demo project on first use (generate + import); later calls re-scan incrementally. */
+export async function ensureDemoProject(dir: string, count: number | undefined, json: boolean): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  if (!json) process.stderr.write(`Generating the synthetic demo set in ${dir} …\n`);
+  const { dataDir } = generateDemoProjectData(dir, {
+    ...(count !== undefined ? { count } : {}),
+    onProgress: (d, t) => { if (!json && process.stderr.isTTY) process.stderr.write(`\r\x1b[Kdemo images ${d}/${t}`); },
+  });
+  if (!json && process.stderr.isTTY) process.stderr.write('\n');
+  await runImport(dir, dataDir, json);
+}
+
+async function serve(projectDir: string, port: number): Promise<void> {
+  const app = Lightbox.open(projectDir);
+  const staticDir = path.join(repoRoot, 'out', 'renderer');
+  if (!fs.existsSync(path.join(staticDir, 'index.html'))) {
+    process.stderr.write(`note: no renderer build in ${staticDir}; run "npm run build" for the UI (the API works without it)\n`);
+  }
+  const host = await startHttpHost(app, { port, staticDir });
+  console.log(`Lightbox is serving ${app.store.dir}`);
+  console.log(`Open in a Chromium-based browser: ${host.startUrl}`);
+  console.log(`API token: ${host.token}`);
+  const stop = async (): Promise<void> => {
+    await host.close();
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    console.error(`lightbox: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const [cmd, ...rest] = args._;
+  const json = args.flags.get('json') === true;
+  try {
+    switch (cmd) {
+      case 'import': {
+        const folder = rest[0];
+        if (!folder) throw new LightboxError('bad-request', 'import needs a folder: lightbox import <folder> --project <dir>');
+        await runImport(requireProject(args), folder, json);
+        return 0;
+      }
+      case 'info': {
+        const app = Lightbox.open(requireProject(args));
+        const info = app.store.info();
+        const { rejectedFiles, ...rest2 } = info;
+        const out = { ...rest2, rejected: app.store.rejectedFiles().files, rejectedFiles };
+        await app.close();
+        if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
+        else printSummary(out, false);
+        return 0;
+      }
+      case 'demo': {
+        await ensureDemoProject(requireProject(args), args.flags.has('count') ? intFlag(args, 'count', 240, 1, 100000) : undefined, json);
+        return 0;
+      }
+      case 'serve': {
+        const dir = flag(args, 'project') ? path.resolve(flag(args, 'project')!) : defaultDemoProject();
+        if (!flag(args, 'project') && !fs.existsSync(path.join(dir, 'lightbox.db'))) await ensureDemoProject(dir, undefined, false);
+        await serve(dir, intFlag(args, 'port', 0, 0, 65535));
+        return -1; // keeps running
+      }
+      case undefined:
+      case 'help':
+        console.log(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        console.error(`lightbox: unknown command "${cmd}"\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof LightboxError) {
+      console.error(`lightbox ${cmd}: ${e.message}`);
+      return e.code === 'bad-request' ? 2 : 1;
+    }
+    throw e;
+  }
+}

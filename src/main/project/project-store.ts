@@ -1,0 +1,339 @@
+// The project store: the only code that touches the SQLite driver. A project is a folder holding lightbox.db
+// (WAL) plus derived files; source DICOM files are never written.
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { migrations, schemaVersion } from './schema.ts';
+import { LightboxError } from '../../shared/contract.ts';
+import type {
+  ProjectInfo,
+  RejectedFile,
+  SeriesRow,
+  StudyRow,
+  WorklistQuery,
+} from '../../shared/contract.ts';
+import { WorklistQuery as WorklistQuerySchema } from '../../shared/contract.ts';
+
+export const DB_FILE = 'lightbox.db';
+
+export interface PatientAttrs { patientId: string; name: string; birthDate: string; sex: string }
+export interface StudyAttrs { studyUid: string; date: string; time: string; description: string; accession: string; studyId: string }
+export interface SeriesAttrs { seriesUid: string; modality: string; bodyPart: string; description: string; seriesNumber: number | null }
+export interface InstanceAttrs {
+  sopUid: string;
+  sopClass: string;
+  instanceNumber: number | null;
+  rows: number | null;
+  columns: number | null;
+  frames: number;
+  bitsAllocated: number | null;
+  photometric: string;
+  transferSyntax: string;
+  isImage: boolean;
+}
+export interface InstanceRecord { patient: PatientAttrs; study: StudyAttrs; series: SeriesAttrs; instance: InstanceAttrs }
+
+export interface FileStat { path: string; root: string; size: number; mtimeMs: number }
+export type FileOutcome =
+  | (FileStat & { status: 'imported'; record: InstanceRecord })
+  | (FileStat & { status: 'rejected'; reason: string })
+  | (FileStat & { status: 'not-dicom' });
+
+export interface KnownFile { size: number; mtimeMs: number }
+
+export interface InstanceFile { path: string; size: number; transferSyntax: string; isImage: boolean }
+
+export interface JobRow { id: number; kind: string; params: string; status: string; done: number; total: number }
+
+function patientKey(p: PatientAttrs): string {
+  // PatientID is the identity inside one source; fall back to name+birth date when a file carries no ID.
+  return p.patientId ? `id:${p.patientId}` : `name:${p.name}|${p.birthDate}`;
+}
+
+export class ProjectStore {
+  readonly dir: string;
+  readonly db: Database.Database;
+  private closed = false;
+
+  private constructor(dir: string, db: Database.Database) {
+    this.dir = dir;
+    this.db = db;
+  }
+
+  /** Opens (creating when asked) the project in `dir`. Runs pending migrations. */
+  static open(dir: string, opts: { create?: boolean } = {}): ProjectStore {
+    const abs = path.resolve(dir);
+    const file = path.join(abs, DB_FILE);
+    if (!fs.existsSync(file)) {
+      if (!opts.create) {
+        throw new LightboxError('not-found', `project: ${abs} has no ${DB_FILE}; create it with "lightbox import <folder> --project ${abs}" or "lightbox demo --project ${abs}"`);
+      }
+      fs.mkdirSync(abs, { recursive: true });
+    }
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    // FULL makes every commit durable (fsync) before we report it as saved.
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    const store = new ProjectStore(abs, db);
+    store.migrate();
+    store.markInterruptedJobs();
+    return store;
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    if (current > schemaVersion) {
+      throw new LightboxError('io', `project: ${this.dir} was written by a newer Lightbox (schema ${current} > ${schemaVersion}); update Lightbox to open it`);
+    }
+    for (let v = current; v < schemaVersion; v++) {
+      const sql = migrations[v];
+      if (sql === undefined) continue;
+      this.db.transaction(() => {
+        this.db.exec(sql);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+    if (current === 0) {
+      const name = path.basename(this.dir);
+      this.db.prepare('INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?), (?, ?)').run('name', name, 'created_at', new Date().toISOString());
+    }
+  }
+
+  /** A job still marked running belongs to a process that died: record it as interrupted so it can be resumed. */
+  private markInterruptedJobs(): void {
+    this.db.prepare("UPDATE jobs SET status = 'interrupted' WHERE status = 'running'").run();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  name(): string {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'name'").get() as { value: string } | undefined;
+    return row?.value ?? path.basename(this.dir);
+  }
+
+  counts(): Omit<ProjectInfo, 'dir' | 'name' | 'schemaVersion' | 'interruptedImport'> {
+    const one = (sql: string): number => (this.db.prepare(sql).pluck().get() as number | undefined) ?? 0;
+    return {
+      patients: one('SELECT count(*) FROM patients WHERE id IN (SELECT patient_pk FROM studies)'),
+      studies: one('SELECT count(*) FROM studies'),
+      series: one('SELECT count(*) FROM series'),
+      instances: one('SELECT count(*) FROM instances'),
+      imageInstances: one('SELECT count(*) FROM instances WHERE is_image = 1'),
+      nonImageInstances: one('SELECT count(*) FROM instances WHERE is_image = 0'),
+      rejectedFiles: one("SELECT count(*) FROM files WHERE status = 'rejected'"),
+    };
+  }
+
+  info(): ProjectInfo {
+    const job = this.db
+      .prepare("SELECT id, params FROM jobs WHERE kind = 'import' AND status = 'interrupted' ORDER BY id DESC LIMIT 1")
+      .get() as { id: number; params: string } | undefined;
+    let interruptedImport: ProjectInfo['interruptedImport'] = null;
+    if (job) {
+      const params = JSON.parse(job.params) as { root?: string };
+      interruptedImport = { jobId: job.id, root: params.root ?? '' };
+    }
+    return { dir: this.dir, name: this.name(), schemaVersion, ...this.counts(), interruptedImport };
+  }
+
+  // ---- import ----
+
+  /** The files already seen under `root`, for incremental re-scan. */
+  knownFiles(root: string): Map<string, KnownFile> {
+    const map = new Map<string, KnownFile>();
+    const rows = this.db.prepare('SELECT path, size, mtime_ms FROM files WHERE root = ?').raw().iterate(root) as Iterable<[string, number, number]>;
+    for (const [p, size, mtimeMs] of rows) map.set(p, { size, mtimeMs });
+    return map;
+  }
+
+  /** Writes one batch of import outcomes in one transaction; returns outcomes turned into rejections (duplicates). */
+  writeBatch(outcomes: readonly FileOutcome[]): RejectedFile[] {
+    const late: RejectedFile[] = [];
+    const st = this.statements();
+    this.db.transaction(() => {
+      for (const o of outcomes) {
+        // A changed file replaces what it held before.
+        const prev = st.fileByPath.get(o.path) as { id: number } | undefined;
+        if (prev) st.deleteInstanceByFile.run(prev.id);
+        let status: FileOutcome['status'] = o.status;
+        let reason = o.status === 'rejected' ? o.reason : '';
+        if (o.status === 'imported') {
+          const dup = st.instanceFileBySop.get(o.record.instance.sopUid) as { path: string } | undefined;
+          if (dup && dup.path !== o.path) {
+            status = 'rejected';
+            reason = `duplicate SOP Instance UID ${o.record.instance.sopUid}, already imported from ${dup.path}; skipped`;
+            late.push({ path: o.path, reason });
+          }
+        }
+        const fileId = (st.upsertFile.get(o.path, o.root, o.size, Math.trunc(o.mtimeMs), status, reason) as { id: number }).id;
+        if (status !== 'imported' || o.status !== 'imported') continue;
+        const r = o.record;
+        const patientPk = (st.upsertPatient.get(patientKey(r.patient), r.patient.patientId, r.patient.name, r.patient.birthDate, r.patient.sex) as { id: number }).id;
+        const studyPk = (st.upsertStudy.get(r.study.studyUid, patientPk, r.study.date, r.study.time, r.study.description, r.study.accession, r.study.studyId) as { id: number }).id;
+        const seriesPk = (st.upsertSeries.get(r.series.seriesUid, studyPk, r.series.modality, r.series.bodyPart, r.series.description, r.series.seriesNumber) as { id: number }).id;
+        const i = r.instance;
+        st.insertInstance.run(i.sopUid, seriesPk, fileId, i.sopClass, i.instanceNumber, i.rows, i.columns, i.frames, i.bitsAllocated, i.photometric, i.transferSyntax, i.isImage ? 1 : 0, o.size);
+      }
+    })();
+    return late;
+  }
+
+  /** Files under `root` that disappeared since the last scan: forget them and what they held. */
+  forgetMissing(root: string, present: ReadonlySet<string>): number {
+    const gone: number[] = [];
+    const rows = this.db.prepare('SELECT id, path FROM files WHERE root = ?').raw().iterate(root) as Iterable<[number, string]>;
+    for (const [id, p] of rows) if (!present.has(p)) gone.push(id);
+    if (gone.length === 0) return 0;
+    const delInst = this.db.prepare('DELETE FROM instances WHERE file_pk = ?');
+    const delFile = this.db.prepare('DELETE FROM files WHERE id = ?');
+    this.db.transaction(() => {
+      for (const id of gone) {
+        delInst.run(id);
+        delFile.run(id);
+      }
+      this.pruneEmpty();
+    })();
+    return gone.length;
+  }
+
+  private pruneEmpty(): void {
+    this.db.exec(`
+      DELETE FROM series WHERE id NOT IN (SELECT DISTINCT series_pk FROM instances);
+      DELETE FROM studies WHERE id NOT IN (SELECT DISTINCT study_pk FROM series);
+      DELETE FROM patients WHERE id NOT IN (SELECT DISTINCT patient_pk FROM studies);`);
+  }
+
+  rejectedFiles(limit = 1_000_000, root?: string): { total: number; files: RejectedFile[] } {
+    const where = root === undefined ? "status = 'rejected'" : "status = 'rejected' AND root = ?";
+    const args = root === undefined ? [] : [root];
+    const total = this.db.prepare(`SELECT count(*) FROM files WHERE ${where}`).pluck().get(...args) as number;
+    const files = this.db.prepare(`SELECT path, reason FROM files WHERE ${where} ORDER BY path LIMIT ?`).all(...args, limit) as RejectedFile[];
+    return { total, files };
+  }
+
+  private cached: ReturnType<ProjectStore['prepareStatements']> | undefined;
+  private statements() {
+    this.cached ??= this.prepareStatements();
+    return this.cached;
+  }
+  private prepareStatements() {
+    const db = this.db;
+    return {
+      fileByPath: db.prepare('SELECT id FROM files WHERE path = ?'),
+      deleteInstanceByFile: db.prepare('DELETE FROM instances WHERE file_pk = ?'),
+      instanceFileBySop: db.prepare('SELECT f.path FROM instances i JOIN files f ON f.id = i.file_pk WHERE i.sop_uid = ?'),
+      upsertFile: db.prepare(`INSERT INTO files(path, root, size, mtime_ms, status, reason) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT(path) DO UPDATE SET root = excluded.root, size = excluded.size, mtime_ms = excluded.mtime_ms,
+        status = excluded.status, reason = excluded.reason RETURNING id`),
+      upsertPatient: db.prepare(`INSERT INTO patients(patient_key, patient_id, name, birth_date, sex) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT(patient_key) DO UPDATE SET name = excluded.name RETURNING id`),
+      upsertStudy: db.prepare(`INSERT INTO studies(study_uid, patient_pk, study_date, study_time, description, accession, study_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(study_uid) DO UPDATE SET study_uid = excluded.study_uid RETURNING id`),
+      upsertSeries: db.prepare(`INSERT INTO series(series_uid, study_pk, modality, body_part, description, series_number)
+        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(series_uid) DO UPDATE SET series_uid = excluded.series_uid RETURNING id`),
+      insertInstance: db.prepare(`INSERT INTO instances(sop_uid, series_pk, file_pk, sop_class, instance_number, rows, columns,
+        frames, bits_allocated, photometric, transfer_syntax, is_image, file_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    };
+  }
+
+  // ---- jobs ----
+
+  createJob(kind: string, params: object): number {
+    const r = this.db
+      .prepare("INSERT INTO jobs(kind, params, status, started_at) VALUES (?, ?, 'running', ?)")
+      .run(kind, JSON.stringify(params), new Date().toISOString());
+    return Number(r.lastInsertRowid);
+  }
+
+  updateJob(id: number, done: number, total: number): void {
+    this.db.prepare('UPDATE jobs SET done = ?, total = ? WHERE id = ?').run(done, total, id);
+  }
+
+  finishJob(id: number, status: 'done' | 'cancelled' | 'failed', error = ''): void {
+    this.db.prepare('UPDATE jobs SET status = ?, finished_at = ?, error = ? WHERE id = ?').run(status, new Date().toISOString(), error, id);
+  }
+
+  /** Earlier interrupted imports of `root` are superseded by a new run over it. */
+  supersedeInterrupted(kind: string, root: string): void {
+    const rows = this.db.prepare("SELECT id, params FROM jobs WHERE kind = ? AND status = 'interrupted'").all(kind) as { id: number; params: string }[];
+    for (const r of rows) {
+      if ((JSON.parse(r.params) as { root?: string }).root === root) this.finishJob(r.id, 'cancelled', 'resumed by a later job');
+    }
+  }
+
+  // ---- worklist and viewer ----
+
+  worklist(q: WorklistQuery): { total: number; rows: StudyRow[]; modalities: string[] } {
+    const query = WorklistQuerySchema.parse(q);
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (query.search.trim()) {
+      const like = `%${query.search.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      where.push("(p.name LIKE ? ESCAPE '\\' OR p.patient_id LIKE ? ESCAPE '\\' OR s.accession LIKE ? ESCAPE '\\' OR s.description LIKE ? ESCAPE '\\')");
+      args.push(like, like, like, like);
+    }
+    if (query.modality) {
+      where.push('EXISTS (SELECT 1 FROM series x WHERE x.study_pk = s.id AND x.modality = ?)');
+      args.push(query.modality);
+    }
+    if (query.dateFrom) { where.push('s.study_date >= ?'); args.push(query.dateFrom); }
+    if (query.dateTo) { where.push("s.study_date <= ? AND s.study_date <> ''"); args.push(query.dateTo); }
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const sortSql: Record<typeof query.sort, string> = {
+      patientName: 'p.name', patientId: 'p.patient_id', studyDate: 's.study_date', description: 's.description',
+      modalities: 'modalities', seriesCount: 'seriesCount', instanceCount: 'instanceCount',
+    };
+    const dir = query.direction === 'asc' ? 'ASC' : 'DESC';
+    const total = this.db.prepare(`SELECT count(*) FROM studies s JOIN patients p ON p.id = s.patient_pk ${whereSql}`).pluck().get(...args) as number;
+    const rows = this.db.prepare(`${STUDY_SELECT} ${whereSql} ORDER BY ${sortSql[query.sort]} ${dir}, s.study_time ${dir}, s.id LIMIT ? OFFSET ?`)
+      .all(...args, query.limit, query.offset) as StudyRow[];
+    const modalities = this.db.prepare("SELECT DISTINCT modality FROM series WHERE modality <> '' ORDER BY modality").pluck().all() as string[];
+    return { total, rows, modalities };
+  }
+
+  study(studyId: number): { study: StudyRow; series: SeriesRow[] } {
+    const study = this.db.prepare(`${STUDY_SELECT} WHERE s.id = ?`).get(studyId) as StudyRow | undefined;
+    if (!study) throw new LightboxError('not-found', `study ${studyId} is not in this project; refresh the worklist`);
+    const seriesRows = this.db.prepare(`SELECT id, series_uid AS seriesUid, series_number AS seriesNumber, modality, body_part AS bodyPart,
+        description FROM series WHERE study_pk = ? ORDER BY series_number IS NULL, series_number, id`).all(studyId) as Omit<SeriesRow, 'instances' | 'instanceCount' | 'imageCount' | 'frameCount' | 'rows' | 'columns' | 'transferSyntaxes' | 'sopClasses'>[];
+    const inst = this.db.prepare(`SELECT id, instance_number AS instanceNumber, frames, is_image AS isImage, rows, columns,
+        transfer_syntax AS ts, sop_class AS sc FROM instances WHERE series_pk = ? ORDER BY instance_number IS NULL, instance_number, id`);
+    const series: SeriesRow[] = seriesRows.map((s) => {
+      const list = inst.all(s.id) as { id: number; instanceNumber: number | null; frames: number; isImage: number; rows: number | null; columns: number | null; ts: string; sc: string }[];
+      const images = list.filter((i) => i.isImage === 1);
+      return {
+        ...s,
+        instanceCount: list.length,
+        imageCount: images.length,
+        frameCount: images.reduce((n, i) => n + i.frames, 0),
+        rows: images[0]?.rows ?? null,
+        columns: images[0]?.columns ?? null,
+        transferSyntaxes: [...new Set(list.map((i) => i.ts))],
+        sopClasses: [...new Set(list.map((i) => i.sc))],
+        instances: list.map((i) => ({ id: i.id, instanceNumber: i.instanceNumber, frames: i.frames, isImage: i.isImage === 1 })),
+      };
+    });
+    return { study, series };
+  }
+
+  instanceFile(instanceId: number): InstanceFile {
+    const row = this.db.prepare(`SELECT f.path, f.size, i.transfer_syntax AS transferSyntax, i.is_image AS isImage
+        FROM instances i JOIN files f ON f.id = i.file_pk WHERE i.id = ?`).get(instanceId) as (Omit<InstanceFile, 'isImage'> & { isImage: number }) | undefined;
+    if (!row) throw new LightboxError('not-found', `instance ${instanceId} is not in this project`);
+    return { ...row, isImage: row.isImage === 1 };
+  }
+}
+
+const STUDY_SELECT = `SELECT s.id, s.study_uid AS studyUid, p.name AS patientName, p.patient_id AS patientId,
+  p.birth_date AS patientBirthDate, p.sex AS patientSex, s.study_date AS studyDate, s.study_time AS studyTime,
+  s.description, s.accession,
+  coalesce((SELECT group_concat(m, '/') FROM (SELECT DISTINCT x.modality AS m FROM series x WHERE x.study_pk = s.id AND x.modality <> '' ORDER BY m)), '') AS modalities,
+  (SELECT count(*) FROM series x WHERE x.study_pk = s.id) AS seriesCount,
+  (SELECT count(*) FROM instances i JOIN series x ON x.id = i.series_pk WHERE x.study_pk = s.id) AS instanceCount
+  FROM studies s JOIN patients p ON p.id = s.patient_pk`;

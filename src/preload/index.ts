@@ -1,0 +1,16 @@
+// The sandboxed renderer's bridge: actions built from the shared contract, never raw ipcRenderer.
+import { contextBridge, ipcRenderer } from 'electron';
+import { channels } from '../shared/contract.ts';
+import type { CallResponse, EventName } from '../shared/contract.ts';
+
+const bridge = {
+  host: 'electron' as const,
+  call: (name: string, input: unknown): Promise<CallResponse<unknown>> => ipcRenderer.invoke(channels.ipcCall, name, input),
+  onEvent(listener: (name: EventName, payload: unknown) => void): () => void {
+    const handler = (_e: Electron.IpcRendererEvent, name: EventName, payload: unknown): void => listener(name, payload);
+    ipcRenderer.on(channels.ipcEvent, handler);
+    return () => { ipcRenderer.removeListener(channels.ipcEvent, handler); };
+  },
+};
+
+contextBridge.exposeInMainWorld('lightbox', bridge);

@@ -1,0 +1,52 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { ProjectInfo } from '../../shared/contract.ts';
+import { api } from './api/client.ts';
+import { ImportPanel } from './components/ImportPanel.tsx';
+import { StudyView } from './components/StudyView.tsx';
+import { Worklist } from './components/Worklist.tsx';
+
+export function App() {
+  const [info, setInfo] = useState<ProjectInfo | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [studyId, setStudyId] = useState<number | null>(null);
+  const [showImport, setShowImport] = useState(false);
+  const [version, setVersion] = useState(0);
+
+  const refresh = useCallback(() => {
+    api.call('project.info', {}).then(setInfo, (e: Error) => setError(e.message));
+    setVersion((v) => v + 1);
+  }, []);
+  useEffect(refresh, [refresh]);
+  useEffect(() => api.on('project.changed', refresh), [refresh]);
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <button className="brand" onClick={() => setStudyId(null)} title="Back to the worklist">Lightbox</button>
+        {info && (
+          <span className="project" data-testid="project-summary">
+            {info.name} · {info.patients} patients · {info.studies} studies · {info.series} series · {info.instances} instances
+            {info.rejectedFiles > 0 && <> · <button className="link warn" onClick={() => setShowImport(true)}>{info.rejectedFiles} rejected</button></>}
+          </span>
+        )}
+        <span className="spacer" />
+        <span className="host" title="How this window talks to Lightbox">{api.host === 'electron' ? 'desktop' : 'browser host'}</span>
+        <button onClick={() => setShowImport(true)} data-testid="open-import">Import folder…</button>
+      </header>
+      {error && <div className="banner error">{error}</div>}
+      {info?.interruptedImport && (
+        <div className="banner">
+          An import of {info.interruptedImport.root} was interrupted.{' '}
+          <button onClick={() => { void api.call('import.start', { folder: info.interruptedImport!.root }).then(() => setShowImport(true)); }}>Resume</button>
+        </div>
+      )}
+      <main className="content">
+        {studyId === null
+          ? <Worklist version={version} onOpen={setStudyId} />
+          : <StudyView studyId={studyId} onClose={() => setStudyId(null)} />}
+      </main>
+      {showImport && <ImportPanel onClose={() => { setShowImport(false); refresh(); }} />}
+      <footer className="footer">For research use only. Not a medical device; not for diagnosis.</footer>
+    </div>
+  );
+}

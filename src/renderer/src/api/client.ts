@@ -1,0 +1,92 @@
+// The renderer's only way to main: typed calls and events from the shared contract, over whichever host served
+// this page (Electron's preload bridge, or the loopback HTTP/WebSocket host). Never file paths, never raw IPC.
+import { channels } from '../../../shared/contract.ts';
+import type { CallInput, CallName, CallResponse, CallResult, EventName, EventPayload } from '../../../shared/contract.ts';
+
+type AnyEvent = (name: EventName, payload: unknown) => void;
+
+/** What the Electron preload exposes on window.lightbox (see src/preload). */
+export interface PreloadBridge {
+  call(name: string, input: unknown): Promise<CallResponse<unknown>>;
+  onEvent(listener: AnyEvent): () => void;
+  host: 'electron';
+}
+
+declare global {
+  interface Window { lightbox?: PreloadBridge }
+}
+
+export class ApiCallError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+interface Transport {
+  host: 'electron' | 'browser';
+  call(name: string, input: unknown): Promise<CallResponse<unknown>>;
+  subscribe(listener: AnyEvent): () => void;
+  instanceUrl(instanceId: number): string;
+}
+
+function browserTransport(): Transport {
+  const listeners = new Set<AnyEvent>();
+  let socket: WebSocket | null = null;
+  const connect = (): void => {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    socket = new WebSocket(`${proto}//${location.host}${channels.httpEvents}`);
+    socket.onmessage = (m) => {
+      const msg = JSON.parse(String(m.data)) as { event: EventName; payload: unknown };
+      for (const l of listeners) l(msg.event, msg.payload);
+    };
+    socket.onclose = () => { socket = null; setTimeout(connect, 1000); };
+  };
+  return {
+    host: 'browser',
+    async call(name, input) {
+      const res = await fetch(`${channels.httpCallPrefix}${encodeURIComponent(name)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(input ?? {}),
+        credentials: 'same-origin',
+      });
+      return (await res.json()) as CallResponse<unknown>;
+    },
+    subscribe(listener) {
+      if (!socket) connect();
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    instanceUrl: (id) => `${location.origin}${channels.httpInstancePrefix}${id}/file`,
+  };
+}
+
+function electronTransport(bridge: PreloadBridge): Transport {
+  return {
+    host: 'electron',
+    call: (name, input) => bridge.call(name, input),
+    subscribe: (listener) => bridge.onEvent(listener),
+    instanceUrl: (id) => `${channels.imageScheme}://instance/${id}`,
+  };
+}
+
+const transport: Transport = window.lightbox ? electronTransport(window.lightbox) : browserTransport();
+
+export const api = {
+  host: transport.host,
+  async call<N extends CallName>(name: N, input: CallInput<N>): Promise<CallResult<N>> {
+    const r = await transport.call(name, input);
+    if (!r.ok) throw new ApiCallError(r.error.code, r.error.message);
+    return r.result as CallResult<N>;
+  },
+  on<N extends EventName>(name: N, listener: (payload: EventPayload<N>) => void): () => void {
+    return transport.subscribe((n, p) => { if (n === name) listener(p as EventPayload<N>); });
+  },
+  /** Cornerstone image id for one frame (1-based) of an indexed instance. */
+  imageId(instanceId: number, frame?: number): string {
+    const url = transport.instanceUrl(instanceId);
+    return `wadouri:${url}${frame !== undefined ? `?frame=${frame}` : ''}`;
+  },
+};

@@ -1,0 +1,121 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { SeriesRow, StudyRow, TagRow } from '../../../shared/contract.ts';
+import { api } from '../api/client.ts';
+import { renderThumbnail } from '../viewer/cornerstone.ts';
+import { StackViewer } from './StackViewer.tsx';
+
+/** Cornerstone image ids for every displayable frame of a series, in instance order. */
+export function seriesImageIds(s: SeriesRow): { imageId: string; instanceId: number }[] {
+  const out: { imageId: string; instanceId: number }[] = [];
+  for (const inst of s.instances) {
+    if (!inst.isImage) continue;
+    if (inst.frames > 1) for (let f = 1; f <= inst.frames; f++) out.push({ imageId: api.imageId(inst.id, f), instanceId: inst.id });
+    else out.push({ imageId: api.imageId(inst.id), instanceId: inst.id });
+  }
+  return out;
+}
+
+function Thumbnail({ series, active, onSelect }: { series: SeriesRow; active: boolean; onSelect: () => void }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const [failed, setFailed] = useState(false);
+  const ids = useMemo(() => seriesImageIds(series), [series]);
+  useEffect(() => {
+    const mid = ids[Math.floor(ids.length / 2)];
+    if (!mid || !ref.current) return;
+    renderThumbnail(ref.current, mid.imageId).catch(() => setFailed(true));
+  }, [ids]);
+  return (
+    <button className={`thumb ${active ? 'active' : ''}`} onClick={onSelect} data-testid="series-thumb" data-series-id={series.id}>
+      {ids.length > 0 ? <canvas ref={ref} width={96} height={96} /> : <div className="nonimage">{series.modality || 'non-image'}</div>}
+      <span className="caption">#{series.seriesNumber ?? '–'} {series.modality} {series.description}</span>
+      <span className="caption dim">{series.imageCount > 0 ? `${series.frameCount} image${series.frameCount === 1 ? '' : 's'}` : `${series.instanceCount} object${series.instanceCount === 1 ? '' : 's'}`}{failed ? ' · thumbnail failed' : ''}</span>
+    </button>
+  );
+}
+
+function TagPanel({ instanceId }: { instanceId: number }) {
+  const [tags, setTags] = useState<TagRow[] | null>(null);
+  const [filter, setFilter] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    setTags(null);
+    api.call('instance.tags', { instanceId }).then(setTags, (e: Error) => setError(e.message));
+  }, [instanceId]);
+  const f = filter.toLowerCase();
+  const shown = tags?.filter((t) => !f || t.name.toLowerCase().includes(f) || t.tag.toLowerCase().includes(f) || t.value.toLowerCase().includes(f));
+  return (
+    <aside className="tags" data-testid="tag-panel">
+      <input type="search" placeholder="Filter tags" value={filter} onChange={(e) => setFilter(e.target.value)} />
+      {error && <div className="banner error">{error}</div>}
+      <table>
+        <tbody>
+          {shown?.map((t, i) => (
+            <tr key={i}>
+              <td className="mono" style={{ paddingLeft: `${t.depth * 10 + 4}px` }}>{t.tag}</td>
+              <td>{t.name}</td>
+              <td className="mono">{t.vr}</td>
+              <td className="value">{t.value}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </aside>
+  );
+}
+
+export function StudyView({ studyId, onClose }: { studyId: number; onClose: () => void }) {
+  const [data, setData] = useState<{ study: StudyRow; series: SeriesRow[] } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [seriesIndex, setSeriesIndex] = useState(0);
+  const [instanceId, setInstanceId] = useState<number | null>(null);
+  const [showTags, setShowTags] = useState(false);
+
+  useEffect(() => {
+    api.call('study.get', { studyId }).then((d) => {
+      setData(d);
+      const first = d.series.findIndex((s) => s.imageCount > 0);
+      setSeriesIndex(first >= 0 ? first : 0);
+    }, (e: Error) => setError(e.message));
+  }, [studyId]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      if (e.target instanceof HTMLInputElement) return;
+      if (e.key === 'Escape') onClose();
+      if (e.key === 't') setShowTags((v) => !v);
+      if (data && (e.key === ']' || e.key === '[')) {
+        setSeriesIndex((i) => Math.max(0, Math.min(data.series.length - 1, i + (e.key === ']' ? 1 : -1))));
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [data, onClose]);
+
+  const series = data?.series[seriesIndex];
+  const images = useMemo(() => (series ? seriesImageIds(series) : []), [series]);
+  const tagInstance = instanceId ?? series?.instances[0]?.id ?? null;
+
+  if (error) return <div className="banner error">{error}</div>;
+  if (!data) return <div className="empty">Loading study…</div>;
+  const s = data.study;
+  return (
+    <section className="study" data-testid="study-view">
+      <div className="study-header">
+        <button onClick={onClose} title="Back to worklist (Esc)">← Worklist</button>
+        <strong>{s.patientName}</strong><span>{s.patientId}</span><span>{s.patientSex}</span>
+        <span>{s.studyDate}</span><span>{s.description}</span><span>{s.accession}</span>
+        <span className="spacer" />
+        <button onClick={() => setShowTags((v) => !v)} aria-pressed={showTags} data-testid="toggle-tags">Tags (t)</button>
+      </div>
+      <div className="study-body">
+        <nav className="thumbs">
+          {data.series.map((x, i) => <Thumbnail key={x.id} series={x} active={i === seriesIndex} onSelect={() => { setSeriesIndex(i); setInstanceId(null); }} />)}
+        </nav>
+        {series && images.length > 0
+          ? <StackViewer key={series.id} images={images} modality={series.modality} onInstance={setInstanceId} />
+          : <div className="empty">This series holds no images ({series?.sopClasses.join(', ') || 'no objects'}).</div>}
+        {showTags && tagInstance !== null && <TagPanel instanceId={tagInstance} />}
+      </div>
+    </section>
+  );
+}

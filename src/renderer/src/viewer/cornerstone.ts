@@ -1,0 +1,75 @@
+// The one place Cornerstone3D is initialised and its engine kept. React components hold a ref to an element and
+// enable/disable viewports through these functions in effects.
+import { Enums, RenderingEngine, init as initCore, utilities } from '@cornerstonejs/core';
+import type { Types } from '@cornerstonejs/core';
+import { init as initLoader } from '@cornerstonejs/dicom-image-loader';
+import {
+  Enums as ToolEnums,
+  PanTool,
+  StackScrollTool,
+  ToolGroupManager,
+  WindowLevelTool,
+  ZoomTool,
+  addTool,
+  init as initTools,
+} from '@cornerstonejs/tools';
+
+let ready: Promise<void> | null = null;
+let engine: RenderingEngine | null = null;
+const TOOL_GROUP = 'lightbox-stack';
+
+export function initCornerstone(): Promise<void> {
+  ready ??= (async () => {
+    await initCore();
+    initLoader({ maxWebWorkers: Math.max(1, Math.min(4, (navigator.hardwareConcurrency || 2) - 1)) });
+    await initTools();
+    for (const tool of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool]) addTool(tool);
+    const group = ToolGroupManager.createToolGroup(TOOL_GROUP)!;
+    group.addTool(WindowLevelTool.toolName);
+    group.addTool(PanTool.toolName);
+    group.addTool(ZoomTool.toolName);
+    group.addTool(StackScrollTool.toolName);
+    group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] });
+    group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Auxiliary }] });
+    group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Secondary }] });
+    group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Wheel }] });
+    engine = new RenderingEngine('lightbox');
+  })();
+  return ready;
+}
+
+export function enableStackViewport(viewportId: string, element: HTMLDivElement): Types.IStackViewport {
+  if (!engine) throw new Error('Cornerstone is not initialised');
+  engine.enableElement({
+    viewportId,
+    type: Enums.ViewportType.STACK,
+    element,
+    defaultOptions: { background: [0, 0, 0] as Types.Point3 },
+  });
+  ToolGroupManager.getToolGroup(TOOL_GROUP)?.addViewport(viewportId, engine.id);
+  return engine.getViewport(viewportId) as Types.IStackViewport;
+}
+
+export function disableViewport(viewportId: string): void {
+  ToolGroupManager.getToolGroup(TOOL_GROUP)?.removeViewports(engine?.id ?? '', viewportId);
+  engine?.disableElement(viewportId);
+}
+
+export function resizeViewports(): void {
+  engine?.resize(true, false);
+}
+
+/** Draws one image into a plain canvas (series thumbnails), with the same loaders and codecs as the viewer. */
+export async function renderThumbnail(canvas: HTMLCanvasElement, imageId: string): Promise<void> {
+  await initCornerstone();
+  await utilities.loadImageToCanvas({ canvas, imageId, thumbnail: true });
+}
+
+export { Enums as CoreEnums };
+export const VOI_PRESETS: { key: string; name: string; width: number; center: number }[] = [
+  { key: '1', name: 'Soft tissue', width: 400, center: 40 },
+  { key: '2', name: 'Lung', width: 1500, center: -600 },
+  { key: '3', name: 'Bone', width: 1800, center: 400 },
+  { key: '4', name: 'Brain', width: 80, center: 40 },
+  { key: '5', name: 'Abdomen', width: 350, center: 50 },
+];

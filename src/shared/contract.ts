@@ -1,0 +1,223 @@
+// The one API contract between the renderer and main. Every call the renderer can make and every event main can
+// push is declared here once, with runtime schemas; both hosts (Electron IPC, loopback HTTP/WebSocket) and the
+// renderer client derive their types and channel names from this file and nowhere else.
+import { z } from 'zod';
+
+// ---- domain records (results) ----
+
+export const ProjectInfo = z.object({
+  dir: z.string(),
+  name: z.string(),
+  schemaVersion: z.number().int(),
+  patients: z.number().int(),
+  studies: z.number().int(),
+  series: z.number().int(),
+  instances: z.number().int(),
+  imageInstances: z.number().int(),
+  nonImageInstances: z.number().int(),
+  rejectedFiles: z.number().int(),
+  interruptedImport: z.object({ jobId: z.number().int(), root: z.string() }).nullable(),
+});
+export type ProjectInfo = z.infer<typeof ProjectInfo>;
+
+export const StudyRow = z.object({
+  id: z.number().int(),
+  studyUid: z.string(),
+  patientName: z.string(),
+  patientId: z.string(),
+  patientBirthDate: z.string(),
+  patientSex: z.string(),
+  studyDate: z.string(),
+  studyTime: z.string(),
+  description: z.string(),
+  accession: z.string(),
+  modalities: z.string(),
+  seriesCount: z.number().int(),
+  instanceCount: z.number().int(),
+});
+export type StudyRow = z.infer<typeof StudyRow>;
+
+export const InstanceRef = z.object({
+  id: z.number().int(),
+  instanceNumber: z.number().nullable(),
+  frames: z.number().int(),
+  isImage: z.boolean(),
+});
+export type InstanceRef = z.infer<typeof InstanceRef>;
+
+export const SeriesRow = z.object({
+  id: z.number().int(),
+  seriesUid: z.string(),
+  seriesNumber: z.number().nullable(),
+  modality: z.string(),
+  bodyPart: z.string(),
+  description: z.string(),
+  instanceCount: z.number().int(),
+  imageCount: z.number().int(),
+  frameCount: z.number().int(),
+  rows: z.number().int().nullable(),
+  columns: z.number().int().nullable(),
+  transferSyntaxes: z.array(z.string()),
+  sopClasses: z.array(z.string()),
+  instances: z.array(InstanceRef),
+});
+export type SeriesRow = z.infer<typeof SeriesRow>;
+
+export const TagRow = z.object({
+  tag: z.string(),
+  name: z.string(),
+  vr: z.string(),
+  value: z.string(),
+  depth: z.number().int(),
+});
+export type TagRow = z.infer<typeof TagRow>;
+
+export const RejectedFile = z.object({ path: z.string(), reason: z.string() });
+export type RejectedFile = z.infer<typeof RejectedFile>;
+
+export const ImportSummary = z.object({
+  patients: z.number().int(),
+  studies: z.number().int(),
+  series: z.number().int(),
+  instances: z.number().int(),
+  imageInstances: z.number().int(),
+  nonImageInstances: z.number().int(),
+  rejected: z.array(RejectedFile),
+  scannedFiles: z.number().int(),
+  newFiles: z.number().int(),
+  unchangedFiles: z.number().int(),
+  nonDicomFiles: z.number().int(),
+  cancelled: z.boolean(),
+});
+export type ImportSummary = z.infer<typeof ImportSummary>;
+
+export const JobProgress = z.object({
+  jobId: z.number().int(),
+  kind: z.enum(['import']),
+  phase: z.enum(['scanning', 'reading', 'done', 'cancelled', 'failed']),
+  done: z.number().int(),
+  total: z.number().int(),
+  ratePerSecond: z.number(),
+  etaSeconds: z.number().nullable(),
+  message: z.string(),
+});
+export type JobProgress = z.infer<typeof JobProgress>;
+
+export const RecentProject = z.object({ dir: z.string(), name: z.string(), openedAt: z.string() });
+
+// ---- calls: name -> input schema, result schema ----
+
+const Empty = z.object({}).strict();
+const Id = z.number().int().positive();
+
+export const WorklistQuery = z
+  .object({
+    search: z.string().max(200).default(''),
+    modality: z.string().max(16).default(''),
+    dateFrom: z.string().regex(/^(\d{8})?$/, 'dateFrom must be YYYYMMDD').default(''),
+    dateTo: z.string().regex(/^(\d{8})?$/, 'dateTo must be YYYYMMDD').default(''),
+    sort: z.enum(['patientName', 'patientId', 'studyDate', 'description', 'modalities', 'seriesCount', 'instanceCount']).default('studyDate'),
+    direction: z.enum(['asc', 'desc']).default('desc'),
+    limit: z.number().int().min(1).max(1000).default(200),
+    offset: z.number().int().min(0).default(0),
+  })
+  .strict();
+export type WorklistQuery = z.input<typeof WorklistQuery>;
+
+export const calls = {
+  'project.info': { input: Empty, result: ProjectInfo },
+  'project.recent': { input: Empty, result: z.array(RecentProject) },
+  'import.start': {
+    input: z.object({ folder: z.string().min(1).max(4096) }).strict(),
+    result: z.object({ jobId: z.number().int() }),
+  },
+  'import.cancel': { input: z.object({ jobId: Id }).strict(), result: z.object({ cancelled: z.boolean() }) },
+  'import.current': { input: Empty, result: JobProgress.nullable() },
+  'import.report': {
+    input: z.object({ limit: z.number().int().min(1).max(10000).default(1000) }).strict(),
+    result: z.object({ total: z.number().int(), files: z.array(RejectedFile) }),
+  },
+  'worklist.query': {
+    input: WorklistQuery,
+    result: z.object({ total: z.number().int(), rows: z.array(StudyRow), modalities: z.array(z.string()) }),
+  },
+  'study.get': {
+    input: z.object({ studyId: Id }).strict(),
+    result: z.object({ study: StudyRow, series: z.array(SeriesRow) }),
+  },
+  'instance.tags': { input: z.object({ instanceId: Id }).strict(), result: z.array(TagRow) },
+} as const;
+
+export type CallName = keyof typeof calls;
+export type CallInput<N extends CallName> = z.input<(typeof calls)[N]['input']>;
+export type CallResult<N extends CallName> = z.infer<(typeof calls)[N]['result']>;
+
+// ---- events main pushes ----
+
+export const events = {
+  'job.progress': JobProgress,
+  'project.changed': z.object({ reason: z.string() }),
+} as const;
+export type EventName = keyof typeof events;
+export type EventPayload<N extends EventName> = z.infer<(typeof events)[N]>;
+
+// ---- errors cross the boundary as plain values ----
+
+export const ErrorCode = z.enum([
+  'bad-request',
+  'unknown-call',
+  'not-found',
+  'busy',
+  'unauthorized',
+  'internal',
+  'io',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+export const ApiError = z.object({ code: ErrorCode, message: z.string() });
+export type ApiError = z.infer<typeof ApiError>;
+
+export type CallResponse<T> = { ok: true; result: T } | { ok: false; error: ApiError };
+
+/** Expected failures thrown by services; hosts turn them into `{ code, message }`. */
+export class LightboxError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = 'LightboxError';
+  }
+}
+
+// ---- transport names, in one place ----
+
+export const channels = {
+  ipcCall: 'lightbox:call',
+  ipcEvent: 'lightbox:event',
+  httpCallPrefix: '/api/call/',
+  httpEvents: '/api/events',
+  httpInstancePrefix: '/api/instances/',
+  imageScheme: 'lightbox-image',
+} as const;
+
+export function isCallName(name: string): name is CallName {
+  return Object.prototype.hasOwnProperty.call(calls, name);
+}
+
+export function formatIssues(err: z.ZodError): string {
+  return err.issues
+    .map((i) => `${i.path.length ? i.path.join('.') : '(input)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Validates a call at the main-side edge: unknown in, typed input out, or a bad-request error value. */
+export function parseCall(
+  name: string,
+  input: unknown,
+): { ok: true; name: CallName; input: unknown } | { ok: false; error: ApiError } {
+  if (!isCallName(name)) return { ok: false, error: { code: 'unknown-call', message: `unknown call "${name}"` } };
+  const parsed = calls[name].input.safeParse(input ?? {});
+  if (!parsed.success) {
+    return { ok: false, error: { code: 'bad-request', message: `${name}: ${formatIssues(parsed.error)}` } };
+  }
+  return { ok: true, name, input: parsed.data };
+}
