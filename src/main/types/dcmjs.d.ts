@@ -1,0 +1,21 @@
+// The slice of dcmjs we use (the package ships no type declarations).
+declare module 'dcmjs' {
+  interface DictEntry { tag: string; vr: string; vm: string; name: string }
+  class DicomDict {
+    constructor(meta: Record<string, unknown>);
+    dict: Record<string, unknown>;
+    write(options?: Record<string, unknown>): ArrayBuffer;
+  }
+  const dcmjs: {
+    data: {
+      DicomDict: typeof DicomDict;
+      DicomMetaDictionary: {
+        dictionary: Record<string, DictEntry | undefined>;
+        denaturalizeDataset(dataset: Record<string, unknown>): Record<string, unknown>;
+        naturalizeDataset(dataset: Record<string, unknown>): Record<string, unknown>;
+      };
+      DicomMessage: { readFile(buffer: ArrayBuffer, options?: Record<string, unknown>): { meta: Record<string, unknown>; dict: Record<string, unknown> } };
+    };
+  };
+  export default dcmjs;
+}

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { calls, parseCall } from '../../src/shared/contract.ts';
+
+describe('contract validation at the main edge', () => {
+  it('rejects unknown calls', () => {
+    expect(parseCall('fs.readFile', {})).toEqual({ ok: false, error: { code: 'unknown-call', message: 'unknown call "fs.readFile"' } });
+    expect(parseCall('__proto__', {}).ok).toBe(false);
+  });
+  it('names the bad field', () => {
+    const r = parseCall('study.get', { studyId: 'x' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.message).toMatch(/studyId/);
+  });
+  it('rejects fields the contract does not declare', () => {
+    expect(parseCall('instance.tags', { instanceId: 1, path: '/etc/passwd' }).ok).toBe(false);
+  });
+  it('fills defaults', () => {
+    const r = parseCall('worklist.query', {});
+    expect(r.ok && (r.input as { limit: number }).limit).toBe(200);
+  });
+  it('declares an input and a result schema for every call', () => {
+    for (const [name, c] of Object.entries(calls)) {
+      expect(c.input, name).toBeDefined();
+      expect(c.result, name).toBeDefined();
+    }
+  });
+});
