@@ -5,6 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { LightboxError, calls, parseCall } from '../shared/contract.ts';
 import type { ApiError, CallName, CallResponse, EventName, EventPayload } from '../shared/contract.ts';
+import { Readable } from 'node:stream';
+import { TS } from './dicom/header.ts';
+import { inflateDataSet } from './dicom/dicom-writer.ts';
 import { ImportService } from './dicom/import-service.ts';
 import { readTags } from './dicom/tags.ts';
 import { ProjectStore } from './project/project-store.ts';
@@ -110,14 +113,22 @@ export class Lightbox {
     throw new LightboxError('unknown-call', `unknown call ${String(never)}`);
   }
 
-  /** Opens an indexed instance's file for a host to stream; the renderer only ever names the instance id. */
-  openInstance(instanceId: number): { stream: fs.ReadStream; size: number } {
+  /**
+   * Opens an indexed instance's file for a host to stream; the renderer only ever names the instance id.
+   * Deflated data sets are served inflated (explicit VR little endian): Cornerstone's wadouri loader does not
+   * draw them ("no pixel data in NATURALIZED", seen with @cornerstonejs/dicom-image-loader 5.14).
+   */
+  openInstance(instanceId: number): { stream: Readable; size: number } {
     const f = this.store.instanceFile(instanceId);
     let st: fs.Stats;
     try {
       st = fs.statSync(f.path);
     } catch {
       throw new LightboxError('not-found', `instance ${instanceId}: its file ${f.path} is gone; re-import the folder`);
+    }
+    if (f.transferSyntax === TS.deflatedLE) {
+      const body = inflateDataSet(fs.readFileSync(f.path));
+      return { stream: Readable.from([body]), size: body.length };
     }
     return { stream: fs.createReadStream(f.path), size: st.size };
   }

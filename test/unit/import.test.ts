@@ -33,6 +33,7 @@ describe('import of a mixed folder through the CLI', () => {
     for (const f of all.filter((x) => x.expect === 'rejected')) {
       expect(rejected.get(f.file), f.file).toMatch(f.reason!);
     }
+    for (const reason of rejected.values()) expect(reason).not.toMatch(/\[object|undefined/);
     expect(rejected.size).toBe(all.filter((f) => f.expect === 'rejected').length);
     expect(summary.patients).toBe(1);
     expect(summary.studies).toBe(1);

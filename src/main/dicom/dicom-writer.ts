@@ -2,6 +2,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import dcmjs from 'dcmjs';
 
 const { DicomDict, DicomMetaDictionary } = dcmjs.data;
@@ -67,4 +68,22 @@ export function pixelModule(p: PixelModule): NaturalDataset {
   if ((p.samplesPerPixel ?? 1) > 1) ds.PlanarConfiguration = 0;
   if (p.frames !== undefined) ds.NumberOfFrames = String(p.frames);
   return ds;
+}
+
+const MAX_INFLATED = 1024 * 1024 * 1024;
+
+/** Re-encodes a deflated Part 10 file as explicit VR little endian, refusing to inflate past 1 GB. */
+export function inflateDataSet(file: Buffer): Buffer {
+  // Bound the inflation first (dcmjs inflates without a limit): a hostile file must not exhaust memory.
+  const metaEnd = file.indexOf(Buffer.from('1.2.840.10008.1.2.1.99'));
+  if (metaEnd > 0) {
+    try {
+      zlib.inflateRawSync(file.subarray(metaEnd + 22), { maxOutputLength: MAX_INFLATED });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new Error('deflated data set inflates past 1 GB; refusing it');
+    }
+  }
+  const dict = dcmjs.data.DicomMessage.readFile(file.buffer.slice(file.byteOffset, file.byteOffset + file.length) as ArrayBuffer);
+  (dict.meta as Record<string, { Value: string[] }>)['00020010'] = { vr: 'UI', Value: ['1.2.840.10008.1.2.1'] } as never;
+  return Buffer.from((dict as unknown as { write(): ArrayBuffer }).write());
 }

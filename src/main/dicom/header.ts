@@ -70,7 +70,9 @@ function rawDataSetSyntax(b: Uint8Array): string | null {
 }
 
 function errorText(e: unknown): string {
-  const s = e instanceof Error ? e.message : typeof e === 'string' ? e : String(e);
+  // dicom-parser throws either a string or an object { exception, dataSet } carrying the partial parse.
+  const inner = typeof e === 'object' && e !== null && 'exception' in e ? (e as { exception: unknown }).exception : e;
+  const s = inner instanceof Error ? inner.message : typeof inner === 'string' ? inner : JSON.stringify(inner);
   return s.replace(/^dicomParser\.\w+: ?/, '');
 }
 
@@ -125,7 +127,7 @@ export function parseDicomFile(filePath: string, opts: { wholeFile?: boolean } =
       }
       if (whole) {
         if (overrun) return { rejected: `truncated at byte ${size}: element ${overrun} runs past the end of the file` };
-        return { rejected: `malformed DICOM: ${failure ?? 'data set could not be parsed'}` };
+        return { rejected: `malformed DICOM (${failure ?? 'data set could not be parsed'}); the file is damaged or incomplete: copy it again from its source` };
       }
       const next = CHUNKS.find((c) => c > chunk);
       if (next === undefined) return { rejected: `header does not end within ${chunk / (1024 * 1024)} MB; refusing to read further` };

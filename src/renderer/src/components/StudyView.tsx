@@ -25,7 +25,7 @@ function Thumbnail({ series, active, onSelect }: { series: SeriesRow; active: bo
     renderThumbnail(ref.current, mid.imageId).catch(() => setFailed(true));
   }, [ids]);
   return (
-    <button className={`thumb ${active ? 'active' : ''}`} onClick={onSelect} data-testid="series-thumb" data-series-id={series.id}>
+    <button className={`thumb ${active ? 'active' : ''}`} onClick={onSelect} data-testid="series-thumb" data-series-id={series.id} data-description={series.description}>
       {ids.length > 0 ? <canvas ref={ref} width={96} height={96} /> : <div className="nonimage">{series.modality || 'non-image'}</div>}
       <span className="caption">#{series.seriesNumber ?? '–'} {series.modality} {series.description}</span>
       <span className="caption dim">{series.imageCount > 0 ? `${series.frameCount} image${series.frameCount === 1 ? '' : 's'}` : `${series.instanceCount} object${series.instanceCount === 1 ? '' : 's'}`}{failed ? ' · thumbnail failed' : ''}</span>
