@@ -5,16 +5,20 @@ import { z } from 'zod';
 
 // ---- domain records (results) ----
 
-export const ProjectInfo = z.object({
-  dir: z.string(),
-  name: z.string(),
-  schemaVersion: z.number().int(),
+/** The index counts a project and an import summary both report. */
+export const IndexCounts = z.object({
   patients: z.number().int(),
   studies: z.number().int(),
   series: z.number().int(),
   instances: z.number().int(),
   imageInstances: z.number().int(),
   nonImageInstances: z.number().int(),
+});
+
+export const ProjectInfo = IndexCounts.extend({
+  dir: z.string(),
+  name: z.string(),
+  schemaVersion: z.number().int(),
   rejectedFiles: z.number().int(),
   interruptedImport: z.object({ jobId: z.number().int(), root: z.string() }).nullable(),
 });
@@ -75,13 +79,7 @@ export type TagRow = z.infer<typeof TagRow>;
 export const RejectedFile = z.object({ path: z.string(), reason: z.string() });
 export type RejectedFile = z.infer<typeof RejectedFile>;
 
-export const ImportSummary = z.object({
-  patients: z.number().int(),
-  studies: z.number().int(),
-  series: z.number().int(),
-  instances: z.number().int(),
-  imageInstances: z.number().int(),
-  nonImageInstances: z.number().int(),
+export const ImportSummary = IndexCounts.extend({
   rejected: z.array(RejectedFile),
   scannedFiles: z.number().int(),
   newFiles: z.number().int(),
