@@ -156,7 +156,7 @@ export async function importFolder(store: ProjectStore, folder: string, opts: Im
 
 /** One import at a time per project, started from the API and reported through events. */
 export class ImportService {
-  private running: { jobId: number; controller: AbortController; last: JobProgress | null } | null = null;
+  private running: { jobId: number; controller: AbortController; last: JobProgress | null; done?: Promise<unknown> } | null = null;
   private readonly store: ProjectStore;
   private readonly onProgress: (p: JobProgress) => void;
   private readonly onFinished: (s: ImportSummary | Error) => void;
@@ -172,7 +172,7 @@ export class ImportService {
     const root = await resolveImportRoot(folder);
     const jobId = this.store.createJob('import', { root });
     const controller = new AbortController();
-    const run = { jobId, controller, last: null as JobProgress | null };
+    const run: { jobId: number; controller: AbortController; last: JobProgress | null; done?: Promise<unknown> } = { jobId, controller, last: null };
     this.running = run;
     const done = importFolder(this.store, root, {
       signal: controller.signal,
@@ -187,6 +187,7 @@ export class ImportService {
       if (this.running === run) this.running = null;
     });
     done.catch(() => {}); // reported through onFinished and progress events
+    run.done = done.catch(() => {});
     return { jobId, done };
   }
 
@@ -200,7 +201,11 @@ export class ImportService {
     return this.running?.last ?? null;
   }
 
+  /** Cancels a running import and waits for its batch in flight, so the store can be closed safely. */
   async stop(): Promise<void> {
-    this.running?.controller.abort();
+    const run = this.running;
+    if (!run) return;
+    run.controller.abort();
+    await run.done;
   }
 }
