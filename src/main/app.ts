@@ -3,11 +3,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { LightboxError, calls, parseCall } from '../shared/contract.ts';
 import type { ApiError, CallName, CallResponse, EventName, EventPayload } from '../shared/contract.ts';
-import { Readable } from 'node:stream';
-import { TS } from './dicom/header.ts';
 import { inflateDataSet } from './dicom/dicom-writer.ts';
+import { TS } from './dicom/header.ts';
 import { ImportService } from './dicom/import-service.ts';
 import { readTags } from './dicom/tags.ts';
 import { ProjectStore } from './project/project-store.ts';

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import dcmjs from 'dcmjs';
+import dicomParser from 'dicom-parser';
 
 const { DicomDict, DicomMetaDictionary } = dcmjs.data;
 
@@ -18,17 +19,22 @@ export function uidFrom(seed: string): string {
 
 export type NaturalDataset = Record<string, unknown>;
 
-/** Serialises a naturalized data set (dcmjs keywords) with explicit VR little endian and its file meta header. */
-export function encodeDicom(dataset: NaturalDataset, transferSyntax = '1.2.840.10008.1.2.1'): Buffer {
-  const meta = {
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+
+function fileMeta(sopClass: unknown, sopInstance: unknown, transferSyntax: string): InstanceType<typeof DicomDict> {
+  return new DicomDict(DicomMetaDictionary.denaturalizeDataset({
     FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-    MediaStorageSOPClassUID: dataset.SOPClassUID,
-    MediaStorageSOPInstanceUID: dataset.SOPInstanceUID,
+    MediaStorageSOPClassUID: sopClass,
+    MediaStorageSOPInstanceUID: sopInstance,
     TransferSyntaxUID: transferSyntax,
     ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
     ImplementationVersionName: 'LIGHTBOX_0_1',
-  };
-  const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
+  }));
+}
+
+/** Serialises a naturalized data set (dcmjs keywords) with explicit VR little endian and its file meta header. */
+export function encodeDicom(dataset: NaturalDataset, transferSyntax = EXPLICIT_LE): Buffer {
+  const dict = fileMeta(dataset.SOPClassUID, dataset.SOPInstanceUID, transferSyntax);
   dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
   return Buffer.from(dict.write());
 }
@@ -72,18 +78,21 @@ export function pixelModule(p: PixelModule): NaturalDataset {
 
 const MAX_INFLATED = 1024 * 1024 * 1024;
 
-/** Re-encodes a deflated Part 10 file as explicit VR little endian, refusing to inflate past 1 GB. */
+/**
+ * Re-encodes a deflated Part 10 file as explicit VR little endian: the inflated data set (bounded at 1 GB, so a
+ * hostile file cannot exhaust memory) behind a new file meta header naming the new syntax.
+ */
 export function inflateDataSet(file: Buffer): Buffer {
-  // Bound the inflation first (dcmjs inflates without a limit): a hostile file must not exhaust memory.
-  const metaEnd = file.indexOf(Buffer.from('1.2.840.10008.1.2.1.99'));
-  if (metaEnd > 0) {
-    try {
-      zlib.inflateRawSync(file.subarray(metaEnd + 22), { maxOutputLength: MAX_INFLATED });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new Error('deflated data set inflates past 1 GB; refusing it');
-    }
+  const meta = dicomParser.readPart10Header(file);
+  const metaEnd = Math.max(...Object.values(meta.elements).map((e) => e.dataOffset + e.length));
+  let body: Buffer;
+  try {
+    body = zlib.inflateRawSync(file.subarray(metaEnd), { maxOutputLength: MAX_INFLATED });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new Error('deflated data set inflates past 1 GB; refusing it');
+    throw new Error(`deflated data set cannot be inflated (${(e as Error).message})`);
   }
-  const dict = dcmjs.data.DicomMessage.readFile(file.buffer.slice(file.byteOffset, file.byteOffset + file.length) as ArrayBuffer);
-  (dict.meta as Record<string, { Value: string[] }>)['00020010'] = { vr: 'UI', Value: ['1.2.840.10008.1.2.1'] } as never;
-  return Buffer.from((dict as unknown as { write(): ArrayBuffer }).write());
+  const header = fileMeta(meta.string('x00020002'), meta.string('x00020003'), EXPLICIT_LE);
+  header.dict = {};
+  return Buffer.concat([Buffer.from(header.write()), body]);
 }

@@ -154,9 +154,17 @@ export async function importFolder(store: ProjectStore, folder: string, opts: Im
   }
 }
 
+interface RunningImport {
+  jobId: number;
+  controller: AbortController;
+  last: JobProgress | null;
+  /** Settles (never rejects) when the job has stopped writing. */
+  settled?: Promise<void>;
+}
+
 /** One import at a time per project, started from the API and reported through events. */
 export class ImportService {
-  private running: { jobId: number; controller: AbortController; last: JobProgress | null; done?: Promise<unknown> } | null = null;
+  private running: RunningImport | null = null;
   private readonly store: ProjectStore;
   private readonly onProgress: (p: JobProgress) => void;
   private readonly onFinished: (s: ImportSummary | Error) => void;
@@ -172,7 +180,7 @@ export class ImportService {
     const root = await resolveImportRoot(folder);
     const jobId = this.store.createJob('import', { root });
     const controller = new AbortController();
-    const run: { jobId: number; controller: AbortController; last: JobProgress | null; done?: Promise<unknown> } = { jobId, controller, last: null };
+    const run: RunningImport = { jobId, controller, last: null };
     this.running = run;
     const done = importFolder(this.store, root, {
       signal: controller.signal,
@@ -186,8 +194,8 @@ export class ImportService {
     ).finally(() => {
       if (this.running === run) this.running = null;
     });
-    done.catch(() => {}); // reported through onFinished and progress events
-    run.done = done.catch(() => {});
+    // Failures are reported through onFinished and progress events; this also marks the rejection handled.
+    run.settled = done.then(() => {}, () => {});
     return { jobId, done };
   }
 
@@ -206,6 +214,6 @@ export class ImportService {
     const run = this.running;
     if (!run) return;
     run.controller.abort();
-    await run.done;
+    await run.settled;
   }
 }

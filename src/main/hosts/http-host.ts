@@ -218,8 +218,10 @@ export async function startHttpHost(app: Lightbox, opts: HttpHostOptions = {}): 
     close: async () => {
       unsubscribe();
       for (const ws of sockets) ws.terminate();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections would hold close() open: drop them as it starts.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await closed;
     },
   };
 }

@@ -14,7 +14,6 @@ declare module 'dcmjs' {
         denaturalizeDataset(dataset: Record<string, unknown>): Record<string, unknown>;
         naturalizeDataset(dataset: Record<string, unknown>): Record<string, unknown>;
       };
-      DicomMessage: { readFile(buffer: ArrayBuffer, options?: Record<string, unknown>): DicomDict & { meta: Record<string, unknown> } };
     };
   };
   export default dcmjs;
