@@ -9,6 +9,7 @@ import type { ApiError, CallName, CallResponse, EventName, EventPayload } from '
 import { inflateDataSet } from './dicom/dicom-writer.ts';
 import { TS } from './dicom/header.ts';
 import { ImportService } from './dicom/import-service.ts';
+import { EmbedService } from './inference/embed-service.ts';
 import { readTags } from './dicom/tags.ts';
 import { ProjectStore } from './project/project-store.ts';
 
@@ -51,6 +52,7 @@ export function toApiError(e: unknown): ApiError {
 export class Lightbox {
   readonly store: ProjectStore;
   readonly imports: ImportService;
+  readonly embeddings: EmbedService;
   private readonly listeners = new Set<EventListener>();
 
   private constructor(store: ProjectStore) {
@@ -60,6 +62,7 @@ export class Lightbox {
       (p) => this.emit('job.progress', p),
       () => this.emit('project.changed', { reason: 'import' }),
     );
+    this.embeddings = new EmbedService(store, lightboxHome(), (p) => this.emit('job.progress', p));
   }
 
   static open(projectDir: string, opts: { create?: boolean } = {}): Lightbox {
@@ -108,9 +111,36 @@ export class Lightbox {
       case 'worklist.query': return this.store.worklist(input as Parameters<ProjectStore['worklist']>[0]);
       case 'study.get': return this.store.study(i.studyId as number);
       case 'instance.tags': return readTags(this.store.instanceFile(i.instanceId as number).path);
+      case 'embed.status': return this.embeddings.status();
+      case 'embed.start': {
+        const { jobId } = await this.embeddings.start({ model: i.model as string, provider: i.provider as string, batch: i.batch as number });
+        return { jobId };
+      }
+      case 'embed.pause': return { ok: this.embeddings.pause(i.jobId as number) };
+      case 'embed.resume': return { ok: this.embeddings.resume(i.jobId as number) };
+      case 'embed.cancel': return { ok: this.embeddings.cancel(i.jobId as number) };
+      case 'embed.failures': return this.embeddings.failures(i.limit as number);
+      case 'embed.pixels': return this.embedPixels(input as { width: number; height: number; channels: 1 | 3 | 4; data: string; neighbours: number });
     }
     const never: never = name;
     throw new LightboxError('unknown-call', `unknown call ${String(never)}`);
+  }
+
+  private async embedPixels(i: { width: number; height: number; channels: 1 | 3 | 4; data: string; neighbours: number }): Promise<unknown> {
+    const data = Buffer.from(i.data, 'base64');
+    const r = await this.embeddings.embedPixels({ width: i.width, height: i.height, channels: i.channels, data }, i.neighbours);
+    const context = this.embeddings.repo.instanceContext(r.neighbours.map((n) => n.instanceId));
+    return {
+      model: r.pkg.manifest.name,
+      modelSha256: r.pkg.sha256,
+      provider: r.engine.provider,
+      dim: r.vector.length,
+      embedding: Array.from(r.vector),
+      neighbours: r.neighbours.flatMap((n) => {
+        const c = context.get(n.instanceId);
+        return c ? [{ instanceId: n.instanceId, score: n.score, ...c }] : [];
+      }),
+    };
   }
 
   /**
@@ -135,6 +165,7 @@ export class Lightbox {
 
   async close(): Promise<void> {
     await this.imports.stop();
+    await this.embeddings.stop();
     this.listeners.clear();
     this.store.close();
   }

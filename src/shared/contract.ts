@@ -91,8 +91,8 @@ export type ImportSummary = z.infer<typeof ImportSummary>;
 
 export const JobProgress = z.object({
   jobId: z.number().int(),
-  kind: z.enum(['import']),
-  phase: z.enum(['scanning', 'reading', 'done', 'cancelled', 'failed']),
+  kind: z.enum(['import', 'embed']),
+  phase: z.enum(['scanning', 'reading', 'embedding', 'pooling', 'paused', 'done', 'cancelled', 'failed']),
   done: z.number().int(),
   total: z.number().int(),
   ratePerSecond: z.number(),
@@ -100,6 +100,38 @@ export const JobProgress = z.object({
   message: z.string(),
 });
 export type JobProgress = z.infer<typeof JobProgress>;
+
+export const EmbedStatus = z.object({
+  model: z
+    .object({ name: z.string(), version: z.string(), sha256: z.string(), dim: z.number().int(), dir: z.string(), zeroShotLabels: z.array(z.string()) })
+    .nullable(),
+  /** The execution provider the session runs on (null until a session exists). */
+  provider: z.string().nullable(),
+  /** Why the provider asked for is not the one in use (empty when it is). */
+  providerFallback: z.string(),
+  images: z.number().int(),
+  embedded: z.number().int(),
+  failed: z.number().int(),
+  seriesVectors: z.number().int(),
+  job: JobProgress.nullable(),
+  paused: z.boolean(),
+  interrupted: z.object({ jobId: z.number().int(), model: z.string() }).nullable(),
+});
+export type EmbedStatus = z.infer<typeof EmbedStatus>;
+
+export const Neighbour = z.object({
+  instanceId: z.number().int(),
+  seriesId: z.number().int(),
+  studyId: z.number().int(),
+  score: z.number(),
+  patientName: z.string(),
+  studyDescription: z.string(),
+  seriesDescription: z.string(),
+});
+export type Neighbour = z.infer<typeof Neighbour>;
+
+/** Largest image the renderer may send for embedding; it is resized to the model's input anyway. */
+export const MAX_PIXELS_SIDE = 1024;
 
 export const RecentProject = z.object({ dir: z.string(), name: z.string(), openedAt: z.string() });
 
@@ -144,6 +176,47 @@ export const calls = {
     result: z.object({ study: StudyRow, series: z.array(SeriesRow) }),
   },
   'instance.tags': { input: z.object({ instanceId: Id }).strict(), result: z.array(TagRow) },
+  'embed.status': { input: Empty, result: EmbedStatus },
+  'embed.start': {
+    input: z
+      .object({
+        /** 'builtin' or the folder of a model package. */
+        model: z.string().min(1).max(4096).default('builtin'),
+        provider: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml']).default('auto'),
+        batch: z.number().int().min(1).max(1024).default(32),
+      })
+      .strict(),
+    result: z.object({ jobId: z.number().int() }),
+  },
+  'embed.pause': { input: z.object({ jobId: Id }).strict(), result: z.object({ ok: z.boolean() }) },
+  'embed.resume': { input: z.object({ jobId: Id }).strict(), result: z.object({ ok: z.boolean() }) },
+  'embed.cancel': { input: z.object({ jobId: Id }).strict(), result: z.object({ ok: z.boolean() }) },
+  'embed.failures': {
+    input: z.object({ limit: z.number().int().min(1).max(10000).default(1000) }).strict(),
+    result: z.object({ total: z.number().int(), items: z.array(z.object({ instanceId: z.number().int(), path: z.string(), reason: z.string() })) }),
+  },
+  'embed.pixels': {
+    input: z
+      .object({
+        width: z.number().int().min(1).max(MAX_PIXELS_SIDE),
+        height: z.number().int().min(1).max(MAX_PIXELS_SIDE),
+        /** 1 = grey, 3 = RGB, 4 = RGBA (canvas ImageData; alpha ignored). */
+        channels: z.union([z.literal(1), z.literal(3), z.literal(4)]),
+        /** The pixels after the clinician's window/level, 8 bits per channel, row-major, base64. */
+        data: z.string().max(Math.ceil((MAX_PIXELS_SIDE * MAX_PIXELS_SIDE * 4) / 3) * 4 + 4).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'data must be base64'),
+        /** How many similar stored images to return. */
+        neighbours: z.number().int().min(0).max(100).default(12),
+      })
+      .strict(),
+    result: z.object({
+      model: z.string(),
+      modelSha256: z.string(),
+      provider: z.string(),
+      dim: z.number().int(),
+      embedding: z.array(z.number()),
+      neighbours: z.array(Neighbour),
+    }),
+  },
 } as const;
 
 export type CallName = keyof typeof calls;

@@ -14,6 +14,8 @@ const USAGE = `usage: lightbox <command> [options]
   import <folder> --project <dir> [--json]   index a folder of DICOM files (recursive, incremental, resumable)
   info --project <dir> [--json]              counts for an existing project
   demo --project <dir> [--count N] [--json]  generate the synthetic demo set and import it
+  embed --project <dir> [--model builtin|<package dir>] [--provider auto|cpu|cuda|dml|coreml] [--batch N] [--json]
+                                             embed every image not yet embedded with this model (resumable)
   serve [--project <dir>] [--port N]         serve the workstation UI on 127.0.0.1 (default: the demo project)
 
 A project is a folder holding lightbox.db; it is created on first import.`;
@@ -67,7 +69,7 @@ function progressPrinter(json: boolean): (p: JobProgress) => void {
   }
   return (p) => {
     const eta = p.etaSeconds === null ? '' : `, ETA ${Math.ceil(p.etaSeconds)} s`;
-    const rate = p.ratePerSecond ? `, ${p.ratePerSecond.toFixed(0)} files/s` : '';
+    const rate = p.ratePerSecond ? `, ${p.ratePerSecond.toFixed(0)} ${p.kind === 'embed' ? 'images' : 'files'}/s` : '';
     process.stderr.write(`\r\x1b[K${p.message}${rate}${eta}`);
     if (p.phase === 'done' || p.phase === 'cancelled' || p.phase === 'failed') process.stderr.write('\n');
   };
@@ -95,6 +97,38 @@ async function runImport(projectDir: string, folder: string, json: boolean): Pro
   try {
     const summary = await importFolder(app.store, folder, { signal: controller.signal, onProgress: progressPrinter(json) });
     printSummary(summary, json);
+  } finally {
+    process.off('SIGINT', onSigint);
+    await app.close();
+  }
+}
+
+const PROVIDERS = ['auto', 'cpu', 'cuda', 'dml', 'coreml'];
+
+async function runEmbed(args: Args, json: boolean): Promise<number> {
+  const provider = flag(args, 'provider') ?? 'auto';
+  if (!PROVIDERS.includes(provider)) throw new LightboxError('bad-request', `--provider must be one of ${PROVIDERS.join(', ')}, not "${provider}"`);
+  const app = Lightbox.open(requireProject(args));
+  let jobId = 0;
+  const onSigint = (): void => { app.embeddings.cancel(jobId); };
+  process.once('SIGINT', onSigint);
+  try {
+    const printer = progressPrinter(json);
+    app.on((name, payload) => { if (name === 'job.progress') printer(payload as JobProgress); });
+    const model = flag(args, 'model') ?? 'builtin';
+    const started = await app.embeddings.start({ model: model === 'builtin' ? model : path.resolve(model), provider, batch: intFlag(args, 'batch', 32, 1, 1024) });
+    jobId = started.jobId;
+    const s = await started.done;
+    if (json) {
+      const { model: name, modelSha256, provider: used, embedded, skipped, failed, imagesPerSecond, ...extra } = s;
+      process.stdout.write(`${JSON.stringify({ model: name, modelSha256, provider: used, embedded, skipped, failed, imagesPerSecond, ...extra })}\n`);
+    } else {
+      console.log(`${s.model} ${s.modelVersion} (${s.modelSha256.slice(0, 12)}) on ${s.provider}${s.providerFallback ? ` — ${s.providerFallback}` : ''}`);
+      console.log(`embedded ${s.embedded}, skipped ${s.skipped} (already embedded), failed ${s.failed.length}, ${s.seriesVectors} series vectors, ${s.imagesPerSecond.toFixed(1)} images/s`);
+      for (const f of s.failed.slice(0, 50)) console.log(`  ${f.path}: ${f.reason}`);
+      console.log(`vectors: ${s.store}`);
+    }
+    return s.cancelled ? 130 : 0;
   } finally {
     process.off('SIGINT', onSigint);
     await app.close();
@@ -168,6 +202,7 @@ export async function main(argv: string[]): Promise<number> {
         await ensureDemoProject(requireProject(args), args.flags.has('count') ? intFlag(args, 'count', 240, 1, 100000) : undefined, json);
         return 0;
       }
+      case 'embed': return await runEmbed(args, json);
       case 'serve': {
         const dir = flag(args, 'project') ? path.resolve(flag(args, 'project')!) : defaultDemoProject();
         if (!flag(args, 'project') && !fs.existsSync(path.join(dir, 'lightbox.db'))) await ensureDemoProject(dir, undefined, false);

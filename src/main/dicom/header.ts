@@ -80,7 +80,7 @@ function errorText(e: unknown): string {
  * Parses a file's data set up to (and including the header of) its pixel data. The whole file is read only when
  * the header needs it (deflate, very long headers, non-image objects), and never past the largest chunk.
  */
-export function parseDicomFile(filePath: string, opts: { wholeFile?: boolean } = {}): ParsedFile | { notDicom: string } | { rejected: string } {
+export function parseDicomFile(filePath: string, opts: { wholeFile?: boolean; maxBytes?: number; withPixelData?: boolean } = {}): ParsedFile | { notDicom: string } | { rejected: string } {
   let fd: number;
   try {
     fd = fs.openSync(filePath, 'r');
@@ -90,7 +90,9 @@ export function parseDicomFile(filePath: string, opts: { wholeFile?: boolean } =
   try {
     const size = fs.fstatSync(fd).size;
     if (size === 0) return DICOM_EXTENSIONS.test(filePath) ? { rejected: 'file is empty (0 bytes)' } : { notDicom: 'empty' };
-    let chunk = opts.wholeFile ? Math.min(size, CHUNKS[CHUNKS.length - 1]!) : Math.min(size, CHUNKS[0]!);
+    const cap = opts.maxBytes ?? CHUNKS[CHUNKS.length - 1]!;
+    if (opts.wholeFile && size > cap) return { rejected: `file is ${Math.round(size / 2 ** 20)} MB, over the ${Math.round(cap / 2 ** 20)} MB limit for reading whole files` };
+    let chunk = opts.wholeFile ? size : Math.min(size, CHUNKS[0]!);
     let bytes = readChunk(fd, chunk);
     let rawSyntax: string | null = null;
     if (!hasPart10Preamble(bytes)) {
@@ -109,7 +111,8 @@ export function parseDicomFile(filePath: string, opts: { wholeFile?: boolean } =
       let failure: string | undefined;
       try {
         ds = dicomParser.parseDicom(bytes, {
-          untilTag: 'x7fe00010',
+          // Stop at pixel data unless the caller decodes it (encapsulated fragments are only indexed past it).
+          ...(opts.withPixelData ? {} : { untilTag: 'x7fe00010' }),
           inflater,
           ...(rawSyntax ? { TransferSyntaxUID: rawSyntax } : {}),
         } as dicomParser.ParseDicomOptions);

@@ -79,6 +79,37 @@ export const migrations: readonly string[] = [
     error TEXT NOT NULL DEFAULT ''
   );
   `,
+  /* 2: embeddings. Vectors live in files beside the database (embeddings/<model>/vectors.npy); these tables
+     say which row holds which image or series, and which images failed and why. */ `
+  CREATE TABLE embedding_models (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    package_dir TEXT NOT NULL,
+    store_dir TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+
+  CREATE TABLE embeddings (
+    model_pk INTEGER NOT NULL REFERENCES embedding_models(id),
+    level TEXT NOT NULL CHECK (level IN ('image', 'series')),
+    item_pk INTEGER NOT NULL,
+    row INTEGER NOT NULL,
+    frame INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (model_pk, level, item_pk)
+  ) WITHOUT ROWID;
+  CREATE INDEX embeddings_row ON embeddings(model_pk, row);
+
+  CREATE TABLE embedding_failures (
+    model_pk INTEGER NOT NULL REFERENCES embedding_models(id),
+    instance_pk INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (model_pk, instance_pk)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const schemaVersion = migrations.length;

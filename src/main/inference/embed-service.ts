@@ -1,0 +1,401 @@
+// Embedding jobs: every image of a project through the model, batched and pipelined — preprocessing workers
+// decode the next batches while the inference worker runs this one, and main only moves transferred buffers,
+// appends to the store and records rows. Progress (images/s, ETA), pause, cancel; after a crash the next run
+// skips every image already stored. An image that cannot be decoded is recorded with its reason, never fatal.
+import path from 'node:path';
+import type { JobProgress } from '../../shared/contract.ts';
+import { LightboxError } from '../../shared/contract.ts';
+import type { ProjectStore } from '../project/project-store.ts';
+import type { EmbeddingModelRow, PendingImage } from '../project/embedding-repo.ts';
+import { EmbeddingRepository } from '../project/embedding-repo.ts';
+import { ensureBuiltinModel } from './builtin-model.ts';
+import { EmbeddingStore } from './embedding-store.ts';
+import type { RowMeta } from './embedding-store.ts';
+import { InferenceEngine, PrepPool } from './inference-engine.ts';
+import type { ModelPackage } from './model-package.ts';
+import { loadModelPackage } from './model-package.ts';
+import type { Plane } from './preprocess.ts';
+import { imageSize, l2Normalize, preprocessPlane } from './preprocess.ts';
+
+export interface EmbedOptions {
+  /** 'builtin' or a model package folder. */
+  model?: string;
+  /** auto | cpu | cuda | dml | coreml */
+  provider?: string;
+  batch?: number;
+  prepWorkers?: number;
+  /** Threads for onnxruntime (0 = its default). */
+  threads?: number;
+  progressIntervalMs?: number;
+}
+
+export interface EmbedSummary {
+  model: string;
+  modelVersion: string;
+  modelSha256: string;
+  provider: string;
+  /** Why the provider asked for was not used (empty when it was). */
+  providerFallback: string;
+  embedded: number;
+  skipped: number;
+  failed: { instance: string; path: string; reason: string }[];
+  seriesVectors: number;
+  imagesPerSecond: number;
+  cancelled: boolean;
+  store: string;
+}
+
+export interface EmbedStatus {
+  model: { name: string; version: string; sha256: string; dim: number; dir: string; zeroShotLabels: string[] } | null;
+  provider: string | null;
+  providerFallback: string;
+  images: number;
+  embedded: number;
+  failed: number;
+  seriesVectors: number;
+  job: JobProgress | null;
+  paused: boolean;
+  interrupted: { jobId: number; model: string } | null;
+}
+
+const SERIES_SAMPLE = 16;
+
+/** Up to k evenly spaced items (the representative slices of a series). */
+function spread<T>(items: T[], k: number): T[] {
+  if (items.length <= k) return items;
+  return Array.from({ length: k }, (_, i) => items[Math.floor(((i + 0.5) * items.length) / k)]!);
+}
+
+interface Running {
+  jobId: number;
+  cancelled: boolean;
+  paused: boolean;
+  resume: (() => void) | null;
+  last: JobProgress | null;
+  settled: Promise<void>;
+}
+
+export class EmbedService {
+  private readonly store: ProjectStore;
+  readonly repo: EmbeddingRepository;
+  private readonly onProgress: (p: JobProgress) => void;
+  private readonly home: string;
+  private engine: InferenceEngine | null = null;
+  private engineKey = '';
+  private running: Running | null = null;
+  private lastModel = 'builtin';
+  private vectorCache: { modelPk: number; count: number; vectors: Float32Array; ids: Int32Array } | null = null;
+
+  constructor(store: ProjectStore, home: string, onProgress: (p: JobProgress) => void = () => {}) {
+    this.store = store;
+    this.repo = new EmbeddingRepository(store.db);
+    this.home = home;
+    this.onProgress = onProgress;
+  }
+
+  async resolveModel(model = this.lastModel): Promise<ModelPackage> {
+    const dir = model === 'builtin' ? await ensureBuiltinModel(this.home) : model;
+    return loadModelPackage(dir);
+  }
+
+  /** The session for a model, reused while the model and provider stay the same. */
+  async engineFor(pkg: ModelPackage, provider = 'auto', threads = 0): Promise<InferenceEngine> {
+    const key = `${pkg.sha256}:${provider}:${threads}`;
+    if (this.engine && this.engineKey === key) return this.engine;
+    await this.engine?.close();
+    this.engine = null;
+    this.engine = await InferenceEngine.start(pkg, { provider, threads });
+    this.engineKey = key;
+    return this.engine;
+  }
+
+  private modelRow(pkg: ModelPackage): { row: EmbeddingModelRow; vectors: EmbeddingStore } {
+    const storeDir = path.join(this.store.dir, 'embeddings', pkg.sha256.slice(0, 16));
+    const m = pkg.manifest;
+    const row = this.repo.ensureModel({ sha256: pkg.sha256, name: m.name, version: m.version, dim: m.imageEncoder.output.dim, packageDir: pkg.dir, storeDir });
+    const vectors = EmbeddingStore.open(storeDir, row.dim, { modelSha256: pkg.sha256, manifest: m });
+    // A crash between the store's append and the database commit leaves rows the database never saw (harmless);
+    // the reverse cannot happen, but if a store was cut short, forget what it no longer holds.
+    this.repo.dropRowsFrom(row.id, vectors.count);
+    return { row, vectors };
+  }
+
+  /** Starts a job; `done` resolves with the summary (also for cancelled jobs). */
+  async start(opts: EmbedOptions = {}): Promise<{ jobId: number; done: Promise<EmbedSummary> }> {
+    if (this.running) throw new LightboxError('busy', `embed: job ${this.running.jobId} is still running; cancel it or wait`);
+    const pkg = await this.resolveModel(opts.model);
+    const engine = await this.engineFor(pkg, opts.provider ?? 'auto', opts.threads ?? 0);
+    this.lastModel = opts.model ?? this.lastModel;
+    const { row, vectors } = this.modelRow(pkg);
+    const params = { model: opts.model ?? 'builtin', provider: opts.provider ?? 'auto', modelSha256: pkg.sha256 };
+    for (const j of this.store.db.prepare("SELECT id FROM jobs WHERE kind = 'embed' AND status = 'interrupted'").pluck().all() as number[]) {
+      this.store.finishJob(j, 'cancelled', 'resumed by a later job');
+    }
+    const jobId = this.store.createJob('embed', params);
+    let resolveSettled!: () => void;
+    const run: Running = { jobId, cancelled: false, paused: false, resume: null, last: null, settled: new Promise((r) => (resolveSettled = r)) };
+    this.running = run;
+    const done = this.runJob(run, pkg, engine, row, vectors, opts).finally(() => {
+      if (this.running === run) this.running = null;
+      resolveSettled();
+    });
+    done.catch(() => {});
+    return { jobId, done };
+  }
+
+  private async runJob(run: Running, pkg: ModelPackage, engine: InferenceEngine, model: EmbeddingModelRow, vectors: EmbeddingStore, opts: EmbedOptions): Promise<EmbedSummary> {
+    const spec = pkg.manifest.imageEncoder;
+    const batch = Math.max(1, Math.min(1024, opts.batch ?? 32));
+    const size = imageSize(spec.input);
+    const dim = spec.output.dim;
+    const interval = opts.progressIntervalMs ?? 250;
+    const pending = this.repo.pendingImages(model.id);
+    const total = pending.length;
+    const skipped = this.repo.counts(model.id).images - total;
+    const failed: EmbedSummary['failed'] = [];
+    let embedded = 0;
+    let lastEmit = 0;
+    const started = performance.now();
+    let activeMs = 0;
+    let activeFrom = started;
+    const emit = (phase: JobProgress['phase'], message: string, force = false): void => {
+      const now = performance.now();
+      if (!force && now - lastEmit < interval) return;
+      lastEmit = now;
+      const secs = (activeMs + (run.paused ? 0 : now - activeFrom)) / 1000;
+      const rate = secs > 0 ? (embedded + failed.length) / secs : 0;
+      const p: JobProgress = {
+        jobId: run.jobId, kind: 'embed', phase, done: embedded + failed.length, total,
+        ratePerSecond: rate, etaSeconds: rate > 0 ? (total - embedded - failed.length) / rate : null, message,
+      };
+      run.last = p;
+      this.onProgress(p);
+    };
+    const label = `${pkg.manifest.name} on ${engine.provider}`;
+    const pool = new PrepPool(opts.prepWorkers);
+    try {
+      emit('embedding', `Embedding ${total} images with ${label}${skipped ? ` (${skipped} already done)` : ''}`, true);
+      const batches: PendingImage[][] = [];
+      for (let i = 0; i < total; i += batch) batches.push(pending.slice(i, i + batch));
+      const inFlight: Promise<{ items: PendingImage[]; r: Awaited<ReturnType<PrepPool['prep']>> }>[] = [];
+      let next = 0;
+      for (;;) {
+        while (!run.cancelled && !run.paused && inFlight.length < pool.size + 1 && next < batches.length) {
+          const items = batches[next++]!;
+          inFlight.push(pool.prep(spec, items.map((p) => ({ file: p.path, frame: Math.floor((p.frames - 1) / 2) }))).then((r) => ({ items, r })));
+        }
+        if (inFlight.length === 0) {
+          if (run.paused && !run.cancelled) {
+            activeMs += performance.now() - activeFrom;
+            emit('paused', `Paused after ${embedded} of ${total} images`, true);
+            await new Promise<void>((resolve) => (run.resume = resolve));
+            activeFrom = performance.now();
+            continue;
+          }
+          break;
+        }
+        const { items, r } = await inFlight.shift()!;
+        const failedAt = new Set(r.failures.map((f) => f.index));
+        const ok = items.filter((_, i) => !failedAt.has(i));
+        let tensor = new Float32Array(r.data);
+        if (failedAt.size > 0) {
+          const compact = new Float32Array(ok.length * size);
+          let o = 0;
+          items.forEach((_, i) => {
+            if (!failedAt.has(i)) compact.set(tensor.subarray(i * size, (i + 1) * size), o++ * size);
+          });
+          tensor = compact;
+        }
+        const batchFailures = r.failures.map((f) => ({ instanceId: items[f.index]!.instanceId, reason: f.reason }));
+        let out: Float32Array | null = null;
+        if (ok.length > 0) {
+          try {
+            out = await engine.embed(tensor, ok.length);
+          } catch (e) {
+            // The batch failed in the model (not in one image): record every image of it and go on.
+            for (const it of ok) batchFailures.push({ instanceId: it.instanceId, reason: `inference failed: ${(e as Error).message}` });
+          }
+        }
+        const rows: { level: 'image'; itemId: number; row: number; frame: number }[] = [];
+        if (out) {
+          const meta: RowMeta[] = ok.map((p) => ({ level: 'image', sopUid: p.sopUid, seriesUid: p.seriesUid, studyUid: p.studyUid, frame: Math.floor((p.frames - 1) / 2), itemId: p.instanceId }));
+          const first = vectors.append(out, meta);
+          ok.forEach((p, i) => rows.push({ level: 'image', itemId: p.instanceId, row: first + i, frame: meta[i]!.frame }));
+        }
+        this.repo.record(model.id, rows, batchFailures);
+        embedded += rows.length;
+        for (const f of batchFailures) {
+          const item = items.find((p) => p.instanceId === f.instanceId)!;
+          failed.push({ instance: item.sopUid, path: item.path, reason: f.reason });
+        }
+        this.store.updateJob(run.jobId, embedded + failed.length, total);
+        emit('embedding', `Embedding: ${embedded + failed.length} of ${total} images${failed.length ? `, ${failed.length} failed` : ''} · ${label}`, embedded + failed.length === total);
+      }
+      activeMs += performance.now() - activeFrom;
+      let seriesVectors = 0;
+      if (!run.cancelled) {
+        emit('pooling', 'Pooling series vectors', true);
+        seriesVectors = this.poolSeries(model.id, vectors);
+      }
+      const status = run.cancelled ? 'cancelled' : 'done';
+      this.store.finishJob(run.jobId, status);
+      const rate = activeMs > 0 ? (embedded + failed.length) / (activeMs / 1000) : 0;
+      emit(status, run.cancelled
+        ? `Embedding cancelled after ${embedded} of ${total} images; run it again to go on`
+        : `Embedded ${embedded} images${failed.length ? `, ${failed.length} failed (see the report)` : ''}; ${seriesVectors} series vectors`, true);
+      this.vectorCache = null;
+      return {
+        model: pkg.manifest.name, modelVersion: pkg.manifest.version, modelSha256: pkg.sha256, provider: engine.provider,
+        providerFallback: engine.fallbackNote, embedded, skipped, failed, seriesVectors, imagesPerSecond: rate,
+        cancelled: run.cancelled, store: vectors.dir,
+      };
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.store.finishJob(run.jobId, 'failed', message);
+      emit('failed', `Embedding failed: ${message}`, true);
+      throw e;
+    } finally {
+      await pool.close();
+    }
+  }
+
+  /** Series vectors for volume series: the normalised mean of up to 16 evenly spaced slice vectors. */
+  private poolSeries(modelPk: number, vectors: EmbeddingStore): number {
+    const todo = this.repo.seriesToPool(modelPk);
+    const dim = vectors.dim;
+    let n = 0;
+    for (const s of todo) {
+      const rows = spread(s.rows, SERIES_SAMPLE);
+      const v = vectors.readRows(rows);
+      const mean = new Float32Array(dim);
+      for (let i = 0; i < rows.length; i++) for (let d = 0; d < dim; d++) mean[d]! += v[i * dim + d]!;
+      l2Normalize(mean);
+      const row = vectors.append(mean, [{ level: 'series', sopUid: '', seriesUid: s.seriesUid, studyUid: s.studyUid, frame: 0, itemId: s.seriesId }]);
+      this.repo.record(modelPk, [{ level: 'series', itemId: s.seriesId, row, frame: 0 }], []);
+      n++;
+    }
+    return n;
+  }
+
+  pause(jobId: number): boolean {
+    if (!this.running || this.running.jobId !== jobId || this.running.paused) return false;
+    this.running.paused = true;
+    return true;
+  }
+
+  resume(jobId: number): boolean {
+    const run = this.running;
+    if (!run || run.jobId !== jobId || !run.paused) return false;
+    run.paused = false;
+    run.resume?.();
+    run.resume = null;
+    return true;
+  }
+
+  cancel(jobId: number): boolean {
+    const run = this.running;
+    if (!run || run.jobId !== jobId) return false;
+    run.cancelled = true;
+    run.paused = false;
+    run.resume?.();
+    return true;
+  }
+
+  current(): JobProgress | null {
+    return this.running?.last ?? null;
+  }
+
+  async status(): Promise<EmbedStatus> {
+    const interruptedRow = this.store.db.prepare("SELECT id, params FROM jobs WHERE kind = 'embed' AND status = 'interrupted' ORDER BY id DESC LIMIT 1").get() as { id: number; params: string } | undefined;
+    const interrupted = interruptedRow ? { jobId: interruptedRow.id, model: (JSON.parse(interruptedRow.params) as { model?: string }).model ?? 'builtin' } : null;
+    const pkg = this.engine?.pkg ?? (await this.resolveModel().catch(() => null));
+    const row = pkg ? this.repo.model(pkg.sha256) : undefined;
+    const counts = row ? this.repo.counts(row.id) : { images: this.repo.counts(-1).images, embedded: 0, failed: 0, series: 0 };
+    return {
+      model: pkg ? { name: pkg.manifest.name, version: pkg.manifest.version, sha256: pkg.sha256, dim: pkg.manifest.imageEncoder.output.dim, dir: pkg.dir, zeroShotLabels: pkg.zeroShot?.labels.map((l) => l.name) ?? [] } : null,
+      provider: this.engine?.provider ?? null,
+      providerFallback: this.engine?.fallbackNote ?? '',
+      images: counts.images,
+      embedded: counts.embedded,
+      failed: counts.failed,
+      seriesVectors: counts.series,
+      job: this.current(),
+      paused: this.running?.paused ?? false,
+      interrupted: this.running ? null : interrupted,
+    };
+  }
+
+  failures(limit: number): { total: number; items: { instanceId: number; path: string; reason: string }[] } {
+    const pkgSha = this.engine?.pkg.sha256;
+    const row = pkgSha ? this.repo.model(pkgSha) : this.repo.models().at(-1);
+    return row ? this.repo.failures(row.id, limit) : { total: 0, items: [] };
+  }
+
+  /**
+   * Embeds pixels the renderer is showing (a frame or a drawn region, already windowed) and finds the most
+   * similar stored images by cosine similarity.
+   */
+  async embedPixels(input: { width: number; height: number; channels: 1 | 3 | 4; data: Uint8Array }, k: number): Promise<{ vector: Float32Array; pkg: ModelPackage; engine: InferenceEngine; neighbours: { instanceId: number; score: number }[] }> {
+    const { width, height, channels, data } = input;
+    if (data.length !== width * height * channels) {
+      throw new LightboxError('bad-request', `embed.pixels: ${data.length} bytes for ${width}×${height}×${channels}`);
+    }
+    const pkg = this.engine?.pkg ?? (await this.resolveModel());
+    const engine = await this.engineFor(pkg, this.engine?.requested ?? 'auto');
+    const n = width * height;
+    const plane: Plane = channels === 1
+      ? { width, height, channels: 1, data: Float32Array.from(data, (v) => v / 255) }
+      : { width, height, channels: 3, data: new Float32Array(n * 3) };
+    if (channels !== 1) {
+      for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) plane.data[3 * i + c] = data[i * channels + c]! / 255;
+    }
+    const tensor = new Float32Array(imageSize(pkg.manifest.imageEncoder.input));
+    preprocessPlane(plane, pkg.manifest.imageEncoder, tensor, 0);
+    const vector = await engine.embed(tensor, 1);
+    return { vector, pkg, engine, neighbours: this.nearest(pkg, vector, k) };
+  }
+
+  private nearest(pkg: ModelPackage, q: Float32Array, k: number): { instanceId: number; score: number }[] {
+    const row = this.repo.model(pkg.sha256);
+    if (!row || k <= 0) return [];
+    const store = EmbeddingStore.open(row.storeDir, row.dim);
+    if (!this.vectorCache || this.vectorCache.modelPk !== row.id || this.vectorCache.count !== store.count) {
+      const rows = this.repo.rows(row.id, 'image');
+      const all = store.loadAll();
+      const vectors = new Float32Array(rows.length * row.dim);
+      const ids = new Int32Array(rows.length);
+      rows.forEach((r, i) => {
+        vectors.set(all.subarray(r.row * row.dim, (r.row + 1) * row.dim), i * row.dim);
+        ids[i] = r.itemId;
+      });
+      this.vectorCache = { modelPk: row.id, count: store.count, vectors, ids };
+    }
+    const { vectors, ids } = this.vectorCache;
+    const dim = row.dim;
+    const qn = Float32Array.from(q);
+    l2Normalize(qn);
+    const scores: { instanceId: number; score: number }[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      let s = 0;
+      let norm = 0;
+      for (let d = 0; d < dim; d++) {
+        const v = vectors[i * dim + d]!;
+        s += v * qn[d]!;
+        norm += v * v;
+      }
+      scores.push({ instanceId: ids[i]!, score: norm > 0 ? s / Math.sqrt(norm) : 0 });
+    }
+    return scores.sort((a, b) => b.score - a.score).slice(0, k);
+  }
+
+  /** Cancels a running job, waits for its batch in flight, and releases the workers. */
+  async stop(): Promise<void> {
+    const run = this.running;
+    if (run) {
+      this.cancel(run.jobId);
+      await run.settled;
+    }
+    await this.engine?.close();
+    this.engine = null;
+  }
+}

@@ -1,0 +1,36 @@
+// A preprocessing worker: reads, decodes and preprocesses a batch of frames into one input tensor, so decoding
+// overlaps inference and never runs on the thread that answers the UI. A frame that fails leaves its slot empty
+// and is reported with its reason; it never fails the batch.
+import { parentPort } from 'node:worker_threads';
+import { decodeFrame, openPixelSource } from '../dicom/pixels.ts';
+import type { PrepResult, PrepTask } from './inference-protocol.ts';
+import type { ImageEncoderSpec } from './model-package.ts';
+import { imageSize, preprocessFrame } from './preprocess.ts';
+
+if (!parentPort) throw new Error('prep-worker must run as a worker thread');
+const port = parentPort;
+
+
+async function prep(spec: ImageEncoderSpec, tasks: PrepTask[]): Promise<PrepResult> {
+  const t0 = performance.now();
+  const size = imageSize(spec.input);
+  const out = new Float32Array(tasks.length * size);
+  const failures: PrepResult['failures'] = [];
+  for (let i = 0; i < tasks.length; i++) {
+    const t = tasks[i]!;
+    try {
+      const src = openPixelSource(t.file);
+      preprocessFrame(await decodeFrame(src, Math.min(t.frame, src.frames - 1)), spec, out, i);
+    } catch (e) {
+      failures.push({ index: i, reason: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  return { data: out.buffer, failures, ms: performance.now() - t0 };
+}
+
+port.on('message', (m: { id: number; spec: ImageEncoderSpec; tasks: PrepTask[] }) => {
+  prep(m.spec, m.tasks).then(
+    (body) => port.postMessage({ id: m.id, ok: true, body }, [body.data]),
+    (e: unknown) => port.postMessage({ id: m.id, ok: false, message: e instanceof Error ? e.message : String(e) }),
+  );
+});
