@@ -6,8 +6,14 @@ export default defineConfig({
   main: {
     build: {
       rollupOptions: {
-        input: { index: resolve(__dirname, 'src/main/electron/main.ts') },
-        external: ['better-sqlite3'],
+        // Worker threads are entries of their own, emitted beside index.js (see workerUrl in worker-rpc.ts).
+        input: {
+          index: resolve(__dirname, 'src/main/electron/main.ts'),
+          'inference-worker': resolve(__dirname, 'src/main/inference/inference-worker.ts'),
+          'prep-worker': resolve(__dirname, 'src/main/inference/prep-worker.ts'),
+        },
+        output: { entryFileNames: '[name].js' },
+        external: ['better-sqlite3', 'onnxruntime-node'],
       },
     },
   },

@@ -292,3 +292,26 @@ describe('crash safety', () => {
     expect(Array.from(reopened.readRows([1]))).toEqual([0, 1, 0, 0]);
   });
 });
+
+describe('the Electron build', () => {
+  const built = path.join(ROOT, 'out/main/prep-worker.js');
+  // `npm test` builds before it tests; the bundled workers must decode as the sources do.
+  it.skipIf(!fs.existsSync(built))('emits the workers beside main, and they decode compressed pixels', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const spec = loadModelPackage(await ensureBuiltinModel(HOME)).manifest.imageEncoder;
+    const w = new Worker(built);
+    try {
+      const r = await new Promise<{ ok: boolean; body?: { failures: unknown[]; data: ArrayBuffer } }>((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+        w.postMessage({ id: 1, spec, tasks: [{ file: path.join(FIXTURE_DIR, 'syntax/jpeg2000.dcm'), frame: 0 }, { file: path.join(FIXTURE_DIR, 'syntax/jpeg-extended.dcm'), frame: 0 }] });
+      });
+      expect(r.ok).toBe(true);
+      expect(r.body?.failures).toEqual([]);
+      expect(r.body?.data.byteLength).toBe(2 * 224 * 224 * 4);
+    } finally {
+      await w.terminate();
+    }
+    expect(fs.existsSync(path.join(ROOT, 'out/main/inference-worker.js'))).toBe(true);
+  });
+});

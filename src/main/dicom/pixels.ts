@@ -8,7 +8,8 @@ import { pathToFileURL } from 'node:url';
 import dicomParser from 'dicom-parser';
 import { TS, parseDicomFile, text } from './header.ts';
 
-const require = createRequire(import.meta.url);
+// Named so it does not collide with the `require` shim electron-vite adds to ESM bundles.
+const nodeRequire = createRequire(import.meta.url);
 
 type DataSet = dicomParser.DataSet;
 export type StoredSamples = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array;
@@ -109,7 +110,7 @@ const quiet = { print: () => {}, printErr: () => {} };
 function wasmDecoder(pkg: string, className: string): Promise<WasmDecoder> {
   let d = codecs.get(pkg);
   if (!d) {
-    const factory = require(pkg) as Factory | { default: Factory };
+    const factory = nodeRequire(pkg) as Factory | { default: Factory };
     const make = typeof factory === 'function' ? factory : factory.default;
     d = make({ ...quiet }).then((m) => {
       const C = m[className];
@@ -131,7 +132,7 @@ let jpegImage: Promise<new () => JpegImageLike> | undefined;
 /** The 12-bit JPEG decoder the viewer's loader uses for 1.2.840.10008.1.2.4.51 (not in the package's exports map). */
 function jpegImageClass(): Promise<new () => JpegImageLike> {
   jpegImage ??= (async () => {
-    const dir = path.dirname(require.resolve('@cornerstonejs/dicom-image-loader/package.json'));
+    const dir = path.dirname(nodeRequire.resolve('@cornerstonejs/dicom-image-loader/package.json'));
     const mod = (await import(pathToFileURL(path.join(dir, 'dist/esm/codecs/jpeg.js')).href)) as { default: new () => JpegImageLike };
     return mod.default;
   })();
