@@ -131,7 +131,7 @@ export const Neighbour = z.object({
 export type Neighbour = z.infer<typeof Neighbour>;
 
 /** Largest image the renderer may send for embedding; it is resized to the model's input anyway. */
-export const MAX_PIXELS_SIDE = 1024;
+export const MAX_PIXELS_SIDE = 512;
 
 export const RecentProject = z.object({ dir: z.string(), name: z.string(), openedAt: z.string() });
 

@@ -28,7 +28,8 @@ export interface HttpHost {
 }
 
 const COOKIE = 'lightbox_token';
-const MAX_BODY = 1024 * 1024;
+// Room for embed.pixels (512×512 RGBA, base64) and nothing much larger.
+const MAX_BODY = 2 * 1024 * 1024;
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
   '.wasm': 'application/wasm', '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png',

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { ProjectInfo } from '../../shared/contract.ts';
 import { api } from './api/client.ts';
+import { EmbedBar } from './components/EmbedBar.tsx';
 import { ImportPanel } from './components/ImportPanel.tsx';
 import { StudyView } from './components/StudyView.tsx';
 import { Worklist } from './components/Worklist.tsx';
@@ -30,6 +31,7 @@ export function App() {
           </span>
         )}
         <span className="spacer" />
+        <EmbedBar />
         <span className="host" title="How this window talks to Lightbox">{api.host === 'electron' ? 'desktop' : 'browser host'}</span>
         <button onClick={() => setShowImport(true)} data-testid="open-import">Import folder…</button>
       </header>
@@ -43,7 +45,7 @@ export function App() {
       <main className="content">
         {studyId === null
           ? <Worklist version={version} onOpen={setStudyId} />
-          : <StudyView studyId={studyId} onClose={() => setStudyId(null)} />}
+          : <StudyView key={studyId} studyId={studyId} onClose={() => setStudyId(null)} onOpenStudy={setStudyId} />}
       </main>
       {showImport && <ImportPanel onClose={() => { setShowImport(false); refresh(); }} />}
       <footer className="footer">For research use only. Not a medical device; not for diagnosis.</footer>

@@ -1,12 +1,8 @@
 import { useEffect, useState } from 'react';
 import type { JobProgress, RejectedFile } from '../../../shared/contract.ts';
 import { api } from '../api/client.ts';
+import { formatEta } from './format.ts';
 
-function formatEta(s: number | null): string {
-  if (s === null || !Number.isFinite(s)) return '';
-  if (s < 60) return `${Math.ceil(s)} s left`;
-  return `${Math.floor(s / 60)} min ${Math.ceil(s % 60)} s left`;
-}
 
 export function ImportPanel({ onClose }: { onClose: () => void }) {
   const [folder, setFolder] = useState('');
@@ -20,6 +16,7 @@ export function ImportPanel({ onClose }: { onClose: () => void }) {
     api.call('import.current', {}).then((p) => p && setProgress(p), () => {});
     loadReport();
     return api.on('job.progress', (p) => {
+      if (p.kind !== 'import') return;
       setProgress(p);
       if (p.phase === 'done' || p.phase === 'cancelled' || p.phase === 'failed') loadReport();
     });

@@ -1,8 +1,9 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { SeriesRow, StudyRow, TagRow } from '../../../shared/contract.ts';
+import type { Neighbour, SeriesRow, StudyRow, TagRow } from '../../../shared/contract.ts';
 import { api } from '../api/client.ts';
 import { renderThumbnail } from '../viewer/cornerstone.ts';
 import { StackViewer } from './StackViewer.tsx';
+import type { Snapshot } from './StackViewer.tsx';
 
 /** Cornerstone image ids for every displayable frame of a series, in instance order. */
 export function seriesImageIds(s: SeriesRow): { imageId: string; instanceId: number }[] {
@@ -63,7 +64,46 @@ function TagPanel({ instanceId }: { instanceId: number }) {
   );
 }
 
-export function StudyView({ studyId, onClose }: { studyId: number; onClose: () => void }) {
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/** Images most like what the viewport showed, by cosine similarity of their embeddings. */
+function SimilarPanel({ snap, onOpenStudy }: { snap: Snapshot; onOpenStudy: (studyId: number) => void }) {
+  const [result, setResult] = useState<{ neighbours: Neighbour[]; model: string; provider: string } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    setResult(null);
+    setError(null);
+    api.call('embed.pixels', { width: snap.width, height: snap.height, channels: 3, data: toBase64(snap.rgb), neighbours: 12 })
+      .then(setResult, (e: Error) => setError(e.message));
+  }, [snap]);
+  return (
+    <aside className="similar" data-testid="similar-panel">
+      <h3>Similar images</h3>
+      {error && <div className="banner error">{error}</div>}
+      {!result && !error && <div className="dim">Embedding the view…</div>}
+      {result && result.neighbours.length === 0 && <div className="dim">No embedded images yet: run Embed first.</div>}
+      {result && (
+        <ul>
+          {result.neighbours.map((n) => (
+            <li key={n.instanceId} data-testid="similar-item" data-instance-id={n.instanceId}>
+              <span className="score">{n.score.toFixed(3)}</span>
+              <span className="grow">{n.patientName} · {n.studyDescription} {n.seriesDescription}</span>
+              <button onClick={() => onOpenStudy(n.studyId)}>Open</button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {result && <div className="dim">{result.model} on {result.provider}</div>}
+    </aside>
+  );
+}
+
+export function StudyView({ studyId, onClose, onOpenStudy }: { studyId: number; onClose: () => void; onOpenStudy: (studyId: number) => void }) {
+  const [snap, setSnap] = useState<Snapshot | null>(null);
   const [data, setData] = useState<{ study: StudyRow; series: SeriesRow[] } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [seriesIndex, setSeriesIndex] = useState(0);
@@ -112,9 +152,10 @@ export function StudyView({ studyId, onClose }: { studyId: number; onClose: () =
           {data.series.map((x, i) => <Thumbnail key={x.id} series={x} active={i === seriesIndex} onSelect={() => { setSeriesIndex(i); setInstanceId(null); }} />)}
         </nav>
         {series && images.length > 0
-          ? <StackViewer key={series.id} images={images} modality={series.modality} onInstance={setInstanceId} />
+          ? <StackViewer key={series.id} images={images} modality={series.modality} onInstance={setInstanceId} onSnapshot={setSnap} />
           : <div className="empty">This series holds no images ({series?.sopClasses.join(', ') || 'no objects'}).</div>}
         {showTags && tagInstance !== null && <TagPanel instanceId={tagInstance} />}
+        {snap && <SimilarPanel snap={snap} onOpenStudy={onOpenStudy} />}
       </div>
     </section>
   );

@@ -1,0 +1,60 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { EmbedStatus, JobProgress } from '../../../shared/contract.ts';
+import { api } from '../api/client.ts';
+import { formatEta } from './format.ts';
+
+const ACTIVE: JobProgress['phase'][] = ['embedding', 'pooling', 'paused'];
+
+/** The model in use, its execution provider, and the project's embedding job: start, progress, pause, cancel. */
+export function EmbedBar() {
+  const [status, setStatus] = useState<EmbedStatus | null>(null);
+  const [progress, setProgress] = useState<JobProgress | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const refresh = useCallback(() => {
+    api.call('embed.status', {}).then((s) => { setStatus(s); if (s.job) setProgress(s.job); }, (e: Error) => setError(e.message));
+  }, []);
+  useEffect(refresh, [refresh]);
+  useEffect(() => api.on('project.changed', refresh), [refresh]);
+  useEffect(() => api.on('job.progress', (p) => {
+    if (p.kind !== 'embed') return;
+    setProgress(p);
+    if (!ACTIVE.includes(p.phase)) refresh();
+  }), [refresh]);
+
+  const start = (): void => {
+    setError(null);
+    api.call('embed.start', {}).then(refresh, (e: Error) => setError(e.message));
+  };
+  const running = progress !== null && ACTIVE.includes(progress.phase);
+  const pct = progress && progress.total > 0 ? Math.round((100 * progress.done) / progress.total) : 0;
+  const remaining = status ? status.images - status.embedded : 0;
+
+  return (
+    <div className="embedbar" data-testid="embed-bar">
+      <span className="model" title={status?.model ? `${status.model.name} ${status.model.version}\n${status.model.dir}\nmodel hash ${status.model.sha256}` : ''}>
+        {status?.model ? status.model.name : 'no model'}
+        {status?.provider && <span className={`chip ${status.providerFallback ? 'warn' : ''}`} data-testid="embed-provider" title={status.providerFallback || 'execution provider'}>{status.provider}</span>}
+      </span>
+      {running && progress ? (
+        <span className="progress inline" data-testid="embed-progress" data-phase={progress.phase} data-done={progress.done} data-total={progress.total}>
+          <span className="bar"><span style={{ width: `${pct}%` }} /></span>
+          <span>{progress.done}/{progress.total}{progress.phase === 'paused' ? ' · paused' : <>{progress.ratePerSecond > 0 && ` · ${progress.ratePerSecond.toFixed(0)} images/s`} {formatEta(progress.etaSeconds)}</>}</span>
+          {progress.phase === 'paused'
+            ? <button onClick={() => void api.call('embed.resume', { jobId: progress.jobId })} data-testid="embed-resume">Resume</button>
+            : <button onClick={() => void api.call('embed.pause', { jobId: progress.jobId })} data-testid="embed-pause">Pause</button>}
+          <button onClick={() => void api.call('embed.cancel', { jobId: progress.jobId })} data-testid="embed-cancel">Cancel</button>
+        </span>
+      ) : (
+        <>
+          {status && <span className="dim" data-testid="embed-counts">{status.embedded}/{status.images} embedded{status.failed > 0 && `, ${status.failed} failed`}</span>}
+          <button onClick={start} disabled={!status || remaining === 0 && status.failed === 0} data-testid="embed-start" title="Embed every image not yet embedded with this model">
+            {status?.interrupted ? 'Resume embedding' : 'Embed'}
+          </button>
+        </>
+      )}
+      {status?.providerFallback && <span className="warn" data-testid="provider-fallback" title={status.providerFallback}>⚠ {status.providerFallback.split(' (')[0]}</span>}
+      {error && <span className="err" data-testid="embed-error">{error}</span>}
+    </div>
+  );
+}
