@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { encodeDicom, pixelModule, uidFrom } from '../src/main/dicom/dicom-writer.ts';
+import { writeBenchSlices } from './bench-data.ts';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -17,35 +17,9 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lightbox-bench-'));
 const data = path.join(work, 'data');
 
-// One template file; each copy gets its own SOP/series/study UIDs patched in place (same length, 2.25 root).
-const U = (s: string): string => uidFrom(s).padEnd(64, '9').slice(0, 64).replace(/\.$/, '9');
-const template = encodeDicom({
-  SOPClassUID: '1.2.840.10008.5.1.4.1.1.2', SOPInstanceUID: U('sop'), StudyInstanceUID: U('study'), SeriesInstanceUID: U('series'),
-  PatientName: 'Bench^Patient', PatientID: 'BENCH0000', StudyDate: '20240101', Modality: 'CT', SeriesNumber: '1', InstanceNumber: '1',
-  RescaleIntercept: '-1024', RescaleSlope: '1', ...pixelModule({ rows, columns: rows, pixels: new Uint16Array(rows * rows).fill(1000), bitsStored: 12 }),
-});
-const at = (s: string): number => template.indexOf(Buffer.from(s));
-const all = (s: string): number[] => {
-  const out: number[] = [];
-  for (let i = template.indexOf(Buffer.from(s)); i >= 0; i = template.indexOf(Buffer.from(s), i + 1)) out.push(i);
-  return out;
-};
-const offsets = { sop: all(U('sop')), study: at(U('study')), series: at(U('series')), pid: at('BENCH0000') };
-fs.mkdirSync(data, { recursive: true });
 const t0 = performance.now();
-for (let i = 0; i < count; i++) {
-  const study = Math.floor(i / 200);
-  const buf = Buffer.from(template);
-  const id = String(i).padStart(12, '0');
-  for (const o of offsets.sop) buf.write(id, o + 52, 'latin1');
-  buf.write(String(study).padStart(12, '0'), offsets.study + 52, 'latin1');
-  buf.write(String(study).padStart(12, '0'), offsets.series + 52, 'latin1');
-  buf.write(String(study % 10000).padStart(4, '0'), offsets.pid + 5, 'latin1');
-  const dir = path.join(data, `s${String(study).padStart(4, '0')}`);
-  if (i % 200 === 0) fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, `${id}.dcm`), buf);
-}
-process.stderr.write(`generated ${count} files of ${template.length} bytes in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+writeBenchSlices(data, count, rows);
+process.stderr.write(`generated ${count} files in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 
 // Ours: a fresh process, so its peak RSS is the import's alone.
 const ours = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', `

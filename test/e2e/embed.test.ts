@@ -3,19 +3,15 @@
 // Also measures API round-trips from the page while the job runs (written to test-output/e2e/embed-metrics.json).
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lightbox } from '../../src/main/app.ts';
 import { generateDemoProjectData } from '../../src/main/demo/demo-data.ts';
 import { importFolder } from '../../src/main/dicom/import-service.ts';
-import { startHttpHost } from '../../src/main/hosts/http-host.ts';
 import type { HttpHost } from '../../src/main/hosts/http-host.ts';
 import { tempDir } from '../helpers.ts';
+import { OUT, openSession } from './browser.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const OUT = path.join(ROOT, 'test-output', 'e2e');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 process.env.LIGHTBOX_HOME = tempDir('lightbox-home-');
 
 let app: Lightbox;
@@ -25,18 +21,11 @@ let page: Page;
 const IMAGES = 400;
 
 beforeAll(async () => {
-  fs.mkdirSync(OUT, { recursive: true });
   const project = tempDir();
   const { dataDir } = generateDemoProjectData(project, { count: IMAGES, ctSeries: 0 });
   app = Lightbox.open(project, { create: true });
   await importFolder(app.store, dataDir);
-  host = await startHttpHost(app, { staticDir: path.join(ROOT, 'out/renderer') });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('pageerror', (e) => console.error('pageerror:', e.message));
+  ({ host, browser, page } = await openSession(app));
 });
 
 afterAll(async () => {

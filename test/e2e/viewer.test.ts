@@ -2,17 +2,13 @@
 // Imports the fixture folder through the UI, then opens every series and checks the drawn pixels.
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lightbox } from '../../src/main/app.ts';
-import { startHttpHost } from '../../src/main/hosts/http-host.ts';
 import type { HttpHost } from '../../src/main/hosts/http-host.ts';
 import { FIXTURE_DIR, tempDir } from '../helpers.ts';
+import { OUT, openSession } from './browser.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const OUT = path.join(ROOT, 'test-output', 'e2e');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 let app: Lightbox;
 let host: HttpHost;
@@ -48,16 +44,8 @@ async function sample(p: Page): Promise<Samples> {
 const lum = (c: Rgb): number => (c[0] + c[1] + c[2]) / 3;
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(ROOT, 'out/renderer/index.html'))) throw new Error('e2e needs the renderer build: run "npm run build" first (npm test does)');
-  fs.mkdirSync(OUT, { recursive: true });
   app = Lightbox.open(tempDir(), { create: true });
-  host = await startHttpHost(app, { staticDir: path.join(ROOT, 'out/renderer') });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('pageerror', (e) => console.error('pageerror:', e.message));
+  ({ host, browser, page } = await openSession(app));
 });
 
 afterAll(async () => {

@@ -380,22 +380,23 @@ function interleave(planar: StoredSamples, pixels: number): StoredSamples {
  */
 export function modalityValues(f: DecodedFrame): Float32Array {
   const n = f.rows * f.columns;
-  const out = new Float32Array(n);
   const s = f.samples;
+  // Native conversion first (fast, and keeps the loops below monomorphic on Float32Array).
+  const out = new Float32Array(s.length === n ? s : s.subarray(0, n));
   const bits = f.bitsStored;
-  const integer = !(s instanceof Float32Array) && bits < 32;
-  const mask = integer ? 2 ** bits - 1 : 0;
-  const signBit = integer ? 2 ** (bits - 1) : 0;
+  if (!(s instanceof Float32Array) && f.bitsAllocated > 1 && bits < f.bitsAllocated) {
+    // Bits above BitsStored may hold overlays or garbage: mask them, and sign-extend signed values.
+    const mask = 2 ** bits - 1;
+    const signBit = 2 ** (bits - 1);
+    for (let i = 0; i < n; i++) {
+      let v = s[i]! & mask;
+      if (f.signed && v >= signBit) v -= 2 * signBit;
+      out[i] = v;
+    }
+  }
   const slope = f.rescaleSlope;
   const icpt = f.rescaleIntercept;
-  for (let i = 0; i < n; i++) {
-    let v = s[i]!;
-    if (integer && f.bitsAllocated > 1) {
-      v = v & mask;
-      if (f.signed && v >= signBit) v -= 2 * signBit;
-    }
-    out[i] = v * slope + icpt;
-  }
+  if (slope !== 1 || icpt !== 0) for (let i = 0; i < n; i++) out[i] = out[i]! * slope + icpt;
   return out;
 }
 

@@ -12,6 +12,7 @@ import { ensureBuiltinModel } from './builtin-model.ts';
 import { EmbeddingStore } from './embedding-store.ts';
 import type { RowMeta } from './embedding-store.ts';
 import { InferenceEngine, PrepPool } from './inference-engine.ts';
+import type { PrepResult } from './inference-protocol.ts';
 import type { ModelPackage } from './model-package.ts';
 import { loadModelPackage } from './model-package.ts';
 import type { Plane } from './preprocess.ts';
@@ -59,6 +60,15 @@ export interface EmbedStatus {
 }
 
 const SERIES_SAMPLE = 16;
+/** Group commits: at most this many vectors or this long between a batch's result and its durable record. */
+const FLUSH_ROWS = 256;
+const FLUSH_MS = 1000;
+
+interface BatchOutcome {
+  ok: PendingImage[];
+  out: Float32Array | null;
+  failures: { item: PendingImage; reason: string }[];
+}
 
 /** Up to k evenly spaced items (the representative slices of a series). */
 function spread<T>(items: T[], k: number): T[] {
@@ -158,43 +168,33 @@ export class EmbedService {
     const started = performance.now();
     let activeMs = 0;
     let activeFrom = started;
+    let doneCount = 0;
     const emit = (phase: JobProgress['phase'], message: string, force = false): void => {
       const now = performance.now();
       if (!force && now - lastEmit < interval) return;
       lastEmit = now;
       const secs = (activeMs + (run.paused ? 0 : now - activeFrom)) / 1000;
-      const rate = secs > 0 ? (embedded + failed.length) / secs : 0;
+      const rate = secs > 0 ? doneCount / secs : 0;
       const p: JobProgress = {
-        jobId: run.jobId, kind: 'embed', phase, done: embedded + failed.length, total,
-        ratePerSecond: rate, etaSeconds: rate > 0 ? (total - embedded - failed.length) / rate : null, message,
+        jobId: run.jobId, kind: 'embed', phase, done: doneCount, total,
+        ratePerSecond: rate, etaSeconds: rate > 0 ? (total - doneCount) / rate : null, message,
       };
       run.last = p;
       this.onProgress(p);
     };
     const label = `${pkg.manifest.name} on ${engine.provider}`;
+    const emitProgress = (n: number): void => {
+      doneCount = n;
+      emit('embedding', `Embedding: ${n} of ${total} images${failed.length ? `, ${failed.length} failed` : ''} · ${label}`, n === total);
+    };
     const pool = new PrepPool(opts.prepWorkers);
     try {
       emit('embedding', `Embedding ${total} images with ${label}${skipped ? ` (${skipped} already done)` : ''}`, true);
       const batches: PendingImage[][] = [];
       for (let i = 0; i < total; i += batch) batches.push(pending.slice(i, i + batch));
-      const inFlight: Promise<{ items: PendingImage[]; r: Awaited<ReturnType<PrepPool['prep']>> }>[] = [];
-      let next = 0;
-      for (;;) {
-        while (!run.cancelled && !run.paused && inFlight.length < pool.size + 1 && next < batches.length) {
-          const items = batches[next++]!;
-          inFlight.push(pool.prep(spec, items.map((p) => ({ file: p.path, frame: Math.floor((p.frames - 1) / 2) }))).then((r) => ({ items, r })));
-        }
-        if (inFlight.length === 0) {
-          if (run.paused && !run.cancelled) {
-            activeMs += performance.now() - activeFrom;
-            emit('paused', `Paused after ${embedded} of ${total} images`, true);
-            await new Promise<void>((resolve) => (run.resume = resolve));
-            activeFrom = performance.now();
-            continue;
-          }
-          break;
-        }
-        const { items, r } = await inFlight.shift()!;
+      // Each batch is a chain: preprocess in the pool, then infer (queued in the inference worker as soon as it is
+      // ready), so the worker always has the next batch while main writes the last one.
+      const toInfer = (items: PendingImage[], r: PrepResult): Promise<BatchOutcome> => {
         const failedAt = new Set(r.failures.map((f) => f.index));
         const ok = items.filter((_, i) => !failedAt.has(i));
         let tensor = new Float32Array(r.data);
@@ -206,30 +206,68 @@ export class EmbedService {
           });
           tensor = compact;
         }
-        const batchFailures = r.failures.map((f) => ({ instanceId: items[f.index]!.instanceId, reason: f.reason }));
-        let out: Float32Array | null = null;
-        if (ok.length > 0) {
-          try {
-            out = await engine.embed(tensor, ok.length);
-          } catch (e) {
-            // The batch failed in the model (not in one image): record every image of it and go on.
-            for (const it of ok) batchFailures.push({ instanceId: it.instanceId, reason: `inference failed: ${(e as Error).message}` });
-          }
-        }
+        const failures = r.failures.map((f) => ({ item: items[f.index]!, reason: f.reason }));
+        if (ok.length === 0) return Promise.resolve({ ok, out: null, failures });
+        return engine.embed(tensor, ok.length).then(
+          (out) => ({ ok, out, failures }),
+          // The batch failed in the model (not in one image): record every image of it and go on.
+          (e: unknown) => ({ ok: [], out: null, failures: [...failures, ...ok.map((item) => ({ item, reason: `inference failed: ${(e as Error).message}` }))] }),
+        );
+      };
+      // Vectors are made durable in groups (store fsync, then one database commit), not per batch.
+      let pendingVectors: Float32Array[] = [];
+      let pendingMeta: RowMeta[] = [];
+      let pendingFailures: { instanceId: number; reason: string }[] = [];
+      let lastFlush = performance.now();
+      const flush = (): void => {
+        if (pendingMeta.length === 0 && pendingFailures.length === 0) return;
         const rows: { level: 'image'; itemId: number; row: number; frame: number }[] = [];
-        if (out) {
-          const meta: RowMeta[] = ok.map((p) => ({ level: 'image', sopUid: p.sopUid, seriesUid: p.seriesUid, studyUid: p.studyUid, frame: Math.floor((p.frames - 1) / 2), itemId: p.instanceId }));
-          const first = vectors.append(out, meta);
-          ok.forEach((p, i) => rows.push({ level: 'image', itemId: p.instanceId, row: first + i, frame: meta[i]!.frame }));
+        if (pendingMeta.length > 0) {
+          const all = new Float32Array(pendingMeta.length * dim);
+          let o = 0;
+          for (const v of pendingVectors) { all.set(v, o); o += v.length; }
+          const first = vectors.append(all, pendingMeta);
+          pendingMeta.forEach((m, i) => rows.push({ level: 'image', itemId: m.itemId, row: first + i, frame: m.frame }));
         }
-        this.repo.record(model.id, rows, batchFailures);
+        this.repo.record(model.id, rows, pendingFailures);
         embedded += rows.length;
-        for (const f of batchFailures) {
-          const item = items.find((p) => p.instanceId === f.instanceId)!;
-          failed.push({ instance: item.sopUid, path: item.path, reason: f.reason });
-        }
         this.store.updateJob(run.jobId, embedded + failed.length, total);
-        emit('embedding', `Embedding: ${embedded + failed.length} of ${total} images${failed.length ? `, ${failed.length} failed` : ''} · ${label}`, embedded + failed.length === total);
+        pendingVectors = [];
+        pendingMeta = [];
+        pendingFailures = [];
+        lastFlush = performance.now();
+      };
+      const inFlight: Promise<BatchOutcome>[] = [];
+      let next = 0;
+      let processed = 0;
+      for (;;) {
+        while (!run.cancelled && !run.paused && inFlight.length < pool.size + 2 && next < batches.length) {
+          const items = batches[next++]!;
+          inFlight.push(pool.prep(spec, items.map((p) => ({ file: p.path, frame: Math.floor((p.frames - 1) / 2) }))).then((r) => toInfer(items, r)));
+        }
+        if (inFlight.length === 0) {
+          flush();
+          if (run.paused && !run.cancelled) {
+            activeMs += performance.now() - activeFrom;
+            emit('paused', `Paused after ${embedded} of ${total} images`, true);
+            await new Promise<void>((resolve) => (run.resume = resolve));
+            activeFrom = performance.now();
+            continue;
+          }
+          break;
+        }
+        const o = await inFlight.shift()!;
+        if (o.out) {
+          pendingVectors.push(o.out);
+          for (const p of o.ok) pendingMeta.push({ level: 'image', sopUid: p.sopUid, seriesUid: p.seriesUid, studyUid: p.studyUid, frame: Math.floor((p.frames - 1) / 2), itemId: p.instanceId });
+        }
+        for (const f of o.failures) {
+          pendingFailures.push({ instanceId: f.item.instanceId, reason: f.reason });
+          failed.push({ instance: f.item.sopUid, path: f.item.path, reason: f.reason });
+        }
+        processed += o.ok.length + o.failures.length;
+        if (pendingMeta.length >= FLUSH_ROWS || performance.now() - lastFlush > FLUSH_MS) flush();
+        emitProgress(processed);
       }
       activeMs += performance.now() - activeFrom;
       let seriesVectors = 0;
@@ -239,7 +277,8 @@ export class EmbedService {
       }
       const status = run.cancelled ? 'cancelled' : 'done';
       this.store.finishJob(run.jobId, status);
-      const rate = activeMs > 0 ? (embedded + failed.length) / (activeMs / 1000) : 0;
+      doneCount = embedded + failed.length;
+      const rate = activeMs > 0 ? doneCount / (activeMs / 1000) : 0;
       emit(status, run.cancelled
         ? `Embedding cancelled after ${embedded} of ${total} images; run it again to go on`
         : `Embedded ${embedded} images${failed.length ? `, ${failed.length} failed (see the report)` : ''}; ${seriesVectors} series vectors`, true);

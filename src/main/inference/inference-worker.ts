@@ -34,6 +34,8 @@ async function load(req: Extract<WorkerRequest, { type: 'load' }>): Promise<Load
         graphOptimizationLevel: 'all',
         // Fatal only: a provider that fails to load reaches the user through the fallback list instead.
         logSeverityLevel: 4,
+        // Other threads (preprocessing, main) share the cores: spinning intra-op threads would steal their time.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
         ...(req.intraOpThreads ? { intraOpNumThreads: req.intraOpThreads } : {}),
       });
     } catch (e) {

@@ -172,32 +172,44 @@ export function resizePlane(p: Plane, input: Pick<Input, 'width' | 'height' | 'r
   const tx = taps(p.width, W, sx, ox);
   const ty = taps(p.height, H, sy, oy);
   const C = p.channels;
-  // Horizontal pass: every source row to W columns.
+  const src = p.data;
+  const { start: xs, count: xn, weights: xw, maxTaps: xm } = tx;
+  // Horizontal pass: every source row to W columns (locals keep the inner loops tight).
   const mid = new Float32Array(p.height * W * C);
+  const rowLen = p.width * C;
   for (let y = 0; y < p.height; y++) {
-    const row = y * p.width * C;
+    const row = y * rowLen;
+    const outRow = y * W * C;
     for (let x = 0; x < W; x++) {
-      const n = tx.count[x]!;
+      const n = xn[x]!;
       if (n === 0) continue;
-      const s0 = tx.start[x]!;
+      const s0 = row + xs[x]! * C;
+      const w0 = x * xm;
+      if (C === 1) {
+        let acc = 0;
+        for (let t = 0; t < n; t++) acc += xw[w0 + t]! * src[s0 + t]!;
+        mid[outRow + x] = acc;
+        continue;
+      }
       for (let c = 0; c < C; c++) {
         let acc = 0;
-        for (let t = 0; t < n; t++) acc += tx.weights[x * tx.maxTaps + t]! * p.data[row + (s0 + t) * C + c]!;
-        mid[(y * W + x) * C + c] = acc;
+        for (let t = 0; t < n; t++) acc += xw[w0 + t]! * src[s0 + t * C + c]!;
+        mid[outRow + x * C + c] = acc;
       }
     }
   }
-  // Vertical pass.
+  // Vertical pass: each output row is a weighted sum of whole intermediate rows.
   const out = new Float32Array(H * W * C);
+  const { start: ys, count: yn, weights: yw, maxTaps: ym } = ty;
+  const len = W * C;
   for (let y = 0; y < H; y++) {
-    const n = ty.count[y]!;
+    const n = yn[y]!;
     if (n === 0) continue;
-    const s0 = ty.start[y]!;
+    const dst = y * len;
     for (let t = 0; t < n; t++) {
-      const w = ty.weights[y * ty.maxTaps + t]!;
-      const src = (s0 + t) * W * C;
-      const dst = y * W * C;
-      for (let i = 0; i < W * C; i++) out[dst + i]! += w * mid[src + i]!;
+      const w = yw[y * ym + t]!;
+      const from = (ys[y]! + t) * len;
+      for (let i = 0; i < len; i++) out[dst + i]! += w * mid[from + i]!;
     }
   }
   // Columns outside the image (letterbox) stay 0 in both passes.
