@@ -19,12 +19,16 @@ let host: HttpHost;
 let browser: Browser;
 let page: Page;
 const IMAGES = 400;
+let missing = '';
 
 beforeAll(async () => {
   const project = tempDir();
   const { dataDir } = generateDemoProjectData(project, { count: IMAGES, ctSeries: 0 });
   app = Lightbox.open(project, { create: true });
   await importFolder(app.store, dataDir);
+  // One file goes missing after import (the oldest study, far from the top of the worklist): it must be reported.
+  missing = app.store.db.prepare('SELECT f.path FROM instances i JOIN files f ON f.id = i.file_pk JOIN series s ON s.id = i.series_pk JOIN studies st ON st.id = s.study_pk ORDER BY st.study_date, st.id LIMIT 1').pluck().get() as string;
+  fs.rmSync(missing);
   ({ host, browser, page } = await openSession(app));
 });
 
@@ -64,7 +68,7 @@ describe('embedding from the workstation', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(Number(await page.getAttribute('[data-testid=embed-progress]', 'data-done'))).toBe(pausedAt);
     await page.click('[data-testid=embed-resume]');
-    await page.waitForFunction((n) => document.querySelector('[data-testid=embed-counts]')?.textContent?.includes(`${n}/${n} embedded`), IMAGES, { timeout: 60_000 });
+    await page.waitForFunction((n) => document.querySelector('[data-testid=embed-counts]')?.textContent?.includes(`${n - 1}/${n} embedded, 1 failed`), IMAGES, { timeout: 60_000 });
     const rtt = await page.evaluate(() => {
       const w = window as unknown as { __rtt: number[]; __rttStop: boolean };
       w.__rttStop = true;
@@ -75,6 +79,13 @@ describe('embedding from the workstation', () => {
     fs.writeFileSync(path.join(OUT, 'embed-metrics.json'), JSON.stringify({ roundTrips: rtt.length, p50: sorted[sorted.length >> 1], p99, max: sorted.at(-1) }, null, 1));
     expect(rtt.length).toBeGreaterThan(5);
     expect(await page.textContent('[data-testid=embed-provider]')).toBe('cpu');
+    await page.click('[data-testid=embed-failed]');
+    await page.waitForSelector('[data-testid=embed-failures]');
+    const report = await page.textContent('[data-testid=embed-failures]');
+    expect(report).toContain('1 image could not be embedded');
+    expect(report).toContain(missing);
+    expect(report).toMatch(/cannot open|ENOENT/);
+    await page.click('[data-testid=embed-failures] button:has-text("Close")');
   });
 
   it('finds images like the one on screen, the image itself first', async () => {

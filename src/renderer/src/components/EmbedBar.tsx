@@ -10,6 +10,7 @@ export function EmbedBar() {
   const [status, setStatus] = useState<EmbedStatus | null>(null);
   const [progress, setProgress] = useState<JobProgress | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [failures, setFailures] = useState<{ total: number; items: { instanceId: number; path: string; reason: string }[] } | null>(null);
 
   const refresh = useCallback(() => {
     api.call('embed.status', {}).then((s) => { setStatus(s); if (s.job) setProgress(s.job); }, (e: Error) => setError(e.message));
@@ -47,7 +48,12 @@ export function EmbedBar() {
         </span>
       ) : (
         <>
-          {status && <span className="dim" data-testid="embed-counts">{status.embedded}/{status.images} embedded{status.failed > 0 && `, ${status.failed} failed`}</span>}
+          {status && (
+            <span className="dim" data-testid="embed-counts">
+              {status.embedded}/{status.images} embedded
+              {status.failed > 0 && <>, <button className="link warn" data-testid="embed-failed" onClick={() => { api.call('embed.failures', { limit: 1000 }).then(setFailures, (e: Error) => setError(e.message)); }}>{status.failed} failed</button></>}
+            </span>
+          )}
           <button onClick={start} disabled={!status || remaining === 0 && status.failed === 0} data-testid="embed-start" title="Embed every image not yet embedded with this model">
             {status?.interrupted ? 'Resume embedding' : 'Embed'}
           </button>
@@ -55,6 +61,19 @@ export function EmbedBar() {
       )}
       {status?.providerFallback && <span className="warn" data-testid="provider-fallback" title={status.providerFallback}>⚠ {status.providerFallback.split(' (')[0]}</span>}
       {error && <span className="err" data-testid="embed-error">{error}</span>}
+      {failures && (
+        <div className="modal-backdrop" role="dialog" aria-label="Images that could not be embedded" onClick={() => setFailures(null)}>
+          <div className="modal report" data-testid="embed-failures" onClick={(e) => e.stopPropagation()}>
+            <h2>{failures.total} image{failures.total === 1 ? '' : 's'} could not be embedded</h2>
+            <p className="hint">They are retried on the next Embed; fix or re-export the files, then embed again.</p>
+            <table>
+              <thead><tr><th>File</th><th>Reason</th></tr></thead>
+              <tbody>{failures.items.map((f) => <tr key={f.instanceId}><td className="path">{f.path}</td><td>{f.reason}</td></tr>)}</tbody>
+            </table>
+            <div className="row end"><button onClick={() => setFailures(null)}>Close</button></div>
+          </div>
+        </div>
+      )}
     </div>
   );
 }
