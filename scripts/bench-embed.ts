@@ -11,6 +11,7 @@ import { Lightbox } from '../src/main/app.ts';
 import { importFolder } from '../src/main/dicom/import-service.ts';
 import { startHttpHost } from '../src/main/hosts/http-host.ts';
 import { loadModelPackage, writeManifest } from '../src/main/inference/model-package.ts';
+import type { ModelPackage } from '../src/main/inference/model-package.ts';
 import { writeOnnxModel } from '../src/main/inference/onnx-writer.ts';
 import { writeBenchSlices } from './bench-data.ts';
 
@@ -34,7 +35,7 @@ await importFolder(app.store, path.join(work, 'data'));
 log(`generated and imported ${count} CT slices of ${rows}×${rows}`);
 
 /** A package with a strided 3×3 convolution then 3×3 convolutions to 64 channels at 112×112: about 0.7 GMAC per image. */
-async function heavyModel(): Promise<Awaited<ReturnType<typeof app.embeddings.resolveModel>>> {
+async function heavyModel(): Promise<ModelPackage> {
   const dir = path.join(work, 'heavy-model');
   fs.mkdirSync(dir, { recursive: true });
   const weights = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * scale);

@@ -106,7 +106,7 @@ describe('lightbox embed on a folder of mixed real-world files', () => {
 describe('model packages', () => {
   let builtin: string;
   beforeAll(async () => {
-    builtin = await ensureBuiltinModel(HOME);
+    builtin = (await ensureBuiltinModel(HOME)).dir;
   });
 
   function variant(edit: (dir: string, m: Manifest) => Manifest | void): string {
@@ -152,10 +152,11 @@ describe('model packages', () => {
       const corrupt = await app.call('embed.start', { model: variant((d) => { fs.writeFileSync(path.join(d, 'zero_shot.f32'), 'x'); }) });
       expect(corrupt.ok).toBe(false);
       if (!corrupt.ok) expect(corrupt.error.code).toBe('bad-request');
+      // Listen before starting, so the job cannot finish unseen.
+      const finished = new Promise<void>((resolve) => app.on((n, p) => { if (n === 'job.progress' && (p as { phase: string }).phase === 'done') resolve(); }));
       const good = await app.call('embed.start', { model: 'builtin', provider: 'cpu' });
       expect(good.ok).toBe(true);
-      const { done } = { done: new Promise<void>((resolve) => app.on((n, p) => { if (n === 'job.progress' && (p as { phase: string }).phase === 'done') resolve(); })) };
-      await done;
+      await finished;
       const status = await app.call('embed.status', {});
       expect(status.ok && (status.result as { embedded: number }).embedded).toBeGreaterThan(0);
     } finally {
@@ -298,7 +299,7 @@ describe('the Electron build', () => {
   // `npm test` builds before it tests; the bundled workers must decode as the sources do.
   it.skipIf(!fs.existsSync(built))('emits the workers beside main, and they decode compressed pixels', async () => {
     const { Worker } = await import('node:worker_threads');
-    const spec = loadModelPackage(await ensureBuiltinModel(HOME)).manifest.imageEncoder;
+    const spec = (await ensureBuiltinModel(HOME)).manifest.imageEncoder;
     const w = new Worker(built);
     try {
       const r = await new Promise<{ ok: boolean; body?: { failures: unknown[]; data: ArrayBuffer } }>((resolve, reject) => {

@@ -120,8 +120,7 @@ async function runEmbed(args: Args, json: boolean): Promise<number> {
     jobId = started.jobId;
     const s = await started.done;
     if (json) {
-      const { model: name, modelSha256, provider: used, embedded, skipped, failed, imagesPerSecond, ...extra } = s;
-      process.stdout.write(`${JSON.stringify({ model: name, modelSha256, provider: used, embedded, skipped, failed, imagesPerSecond, ...extra })}\n`);
+      process.stdout.write(`${JSON.stringify(s)}\n`);
     } else {
       console.log(`${s.model} ${s.modelVersion} (${s.modelSha256.slice(0, 12)}) on ${s.provider}${s.providerFallback ? ` — ${s.providerFallback}` : ''}`);
       console.log(`embedded ${s.embedded}, skipped ${s.skipped} (already embedded), failed ${s.failed.length}, ${s.seriesVectors} series vectors, ${s.imagesPerSecond.toFixed(1)} images/s`);

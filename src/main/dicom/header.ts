@@ -12,14 +12,14 @@ export const TS = {
   explicitBE: '1.2.840.10008.1.2.2',
 } as const;
 
-const UNCOMPRESSED = new Set<string>([TS.implicitLE, TS.explicitLE, TS.deflatedLE, TS.explicitBE]);
+export const UNCOMPRESSED = new Set<string>([TS.implicitLE, TS.explicitLE, TS.deflatedLE, TS.explicitBE]);
 
 /** SOP classes that are not instances to index (a DICOMDIR is an index of other files). */
 const DIRECTORY_SOP_CLASS = '1.2.840.10008.1.3.10';
 
 /** Header chunk sizes tried in turn; a header that does not end within the last is rejected. */
 const CHUNKS = [16 * 1024, 512 * 1024, 16 * 1024 * 1024, 64 * 1024 * 1024];
-const MAX_FRAMES = 100_000;
+export const MAX_FRAMES = 100_000;
 const MAX_PIXELS = 2 ** 32;
 
 export type HeaderResult =
@@ -192,14 +192,16 @@ function uid(ds: DataSet, tag: string): string {
   return text(ds, tag).replace(/\0/g, '').trim();
 }
 
-function num(ds: DataSet, tag: string): number | null {
+/** The first value of a decimal/integer string element, or null. */
+export function num(ds: DataSet, tag: string): number | null {
   const s = text(ds, tag);
   if (!s) return null;
   const n = Number(s.split('\\')[0]);
   return Number.isFinite(n) ? n : null;
 }
 
-function us(ds: DataSet, tag: string): number | null {
+/** An unsigned short element's first value, or null when absent or short. */
+export function us(ds: DataSet, tag: string): number | null {
   const el = ds.elements[tag];
   if (!el || el.length < 2 || el.dataOffset + 2 > ds.byteArray.length) return null;
   return ds.uint16(tag) ?? null;

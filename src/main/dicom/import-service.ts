@@ -84,7 +84,7 @@ export function outcomeFor(file: FileStat): FileOutcome {
 export async function importFolder(store: ProjectStore, folder: string, opts: ImportOptions = {}, jobId?: number): Promise<ImportSummary> {
   const root = await resolveImportRoot(folder);
   const id = jobId ?? store.createJob('import', { root });
-  store.supersedeInterrupted('import', root);
+  store.supersedeInterrupted('import', (p) => p.root === root);
   const batchSize = opts.batchSize ?? 256;
   const interval = opts.progressIntervalMs ?? 250;
   const walkRejected: RejectedFile[] = [];

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import dicomParser from 'dicom-parser';
-import { TS, parseDicomFile, text } from './header.ts';
+import { MAX_FRAMES, TS, UNCOMPRESSED, num, parseDicomFile, text, us } from './header.ts';
 
 // Named so it does not collide with the `require` shim electron-vite adds to ESM bundles.
 const nodeRequire = createRequire(import.meta.url);
@@ -75,21 +75,8 @@ export function openPixelSource(file: string): PixelSource {
   if (!ds.elements.x7fe00010) throw new PixelError(`${file}: no Pixel Data (7FE0,0010); not an image`);
   const framesText = text(ds, 'x00280008');
   const frames = framesText ? Number(framesText) : 1;
-  if (!Number.isInteger(frames) || frames < 1 || frames > 100_000) throw new PixelError(`${file}: NumberOfFrames (0028,0008) is "${framesText}"`);
+  if (!Number.isInteger(frames) || frames < 1 || frames > MAX_FRAMES) throw new PixelError(`${file}: NumberOfFrames (0028,0008) is "${framesText}"`);
   return { dataSet: ds, transferSyntax: parsed.transferSyntax, frames, file };
-}
-
-function us(ds: DataSet, tag: string, fallback: number): number {
-  const el = ds.elements[tag];
-  if (!el || el.length < 2) return fallback;
-  return ds.uint16(tag) ?? fallback;
-}
-
-function ds1(ds: DataSet, tag: string): number | null {
-  const s = text(ds, tag);
-  if (!s) return null;
-  const n = Number(s.split('\\')[0]);
-  return Number.isFinite(n) ? n : null;
 }
 
 // ---- codecs, loaded once per thread ----
@@ -235,118 +222,113 @@ function readPalette(ds: DataSet, file: string): DecodedFrame['palette'] {
     }
     return out;
   };
-  const firstEl = ds.elements.x00281101;
-  const first = firstEl ? (ds.elements.x00281101!.vr === 'SS' ? ds.int16('x00281101', 1) ?? 0 : ds.uint16('x00281101', 1) ?? 0) : 0;
+  // The descriptor's second value is the first stored value mapped; SS when the pixels are signed.
+  const first = (ds.elements.x00281101?.vr === 'SS' ? ds.int16('x00281101', 1) : ds.uint16('x00281101', 1)) ?? 0;
   return { first, red: lut('x00281101', 'x00281201'), green: lut('x00281102', 'x00281202'), blue: lut('x00281103', 'x00281203') };
+}
+
+interface FrameLayout { rows: number; columns: number; samplesPerPixel: number; bitsAllocated: number; signed: boolean }
+
+/** A native (uncompressed) frame: its bytes inside the pixel data element, byte-swapped for big endian. */
+function nativeFrame(src: PixelSource, frameIndex: number, f: FrameLayout): StoredSamples {
+  const { dataSet: ds, file } = src;
+  const el = ds.elements.x7fe00010!;
+  if (el.hadUndefinedLength) throw new PixelError(`${file}: native transfer syntax ${src.transferSyntax} but pixel data is encapsulated`);
+  const samples = f.rows * f.columns * f.samplesPerPixel;
+  const bytesPerSample = f.bitsAllocated >> 3;
+  const needed = f.bitsAllocated === 1 ? Math.ceil((src.frames * samples) / 8) : src.frames * samples * bytesPerSample;
+  if (el.length < needed || el.dataOffset + needed > ds.byteArray.length) {
+    throw new PixelError(`${file}: pixel data holds ${el.length} bytes but ${src.frames} frame(s) of ${f.columns}×${f.rows}×${f.samplesPerPixel}×${f.bitsAllocated} bits need ${needed}`);
+  }
+  if (f.bitsAllocated === 1) {
+    const bitStart = frameIndex * samples;
+    return unpackBits(ds.byteArray.subarray(el.dataOffset, el.dataOffset + Math.ceil((bitStart + samples) / 8)), bitStart + samples).subarray(bitStart);
+  }
+  const start = el.dataOffset + frameIndex * samples * bytesPerSample;
+  let raw = ds.byteArray.subarray(start, start + samples * bytesPerSample);
+  if (src.transferSyntax === TS.explicitBE && bytesPerSample > 1) {
+    raw = copyBytes(raw);
+    for (let i = 0; i < raw.length; i += bytesPerSample) raw.subarray(i, i + bytesPerSample).reverse();
+  }
+  return typed(raw, f.bitsAllocated, f.signed);
+}
+
+/**
+ * An encapsulated frame through its codec, always interleaved. `photometric` is what the samples now are:
+ * libjpeg-turbo turns baseline YCbCr into RGB, and JPEG 2000 / HTJ2K undo their multi-component transform.
+ */
+async function encapsulatedFrame(src: PixelSource, frameIndex: number, f: FrameLayout, photometric: string): Promise<{ samples: StoredSamples; photometric: string }> {
+  const { file, transferSyntax: t } = src;
+  if (!(t in ENCAPSULATED_SYNTAXES)) throw new PixelError(`${file}: transfer syntax ${t} cannot be decoded; convert it with dcmconv or gdcmconv`);
+  const data = frameFragments(src, frameIndex);
+  if (t === '1.2.840.10008.1.2.5') {
+    return { samples: typed(decodeRle(src, data, f.rows, f.columns, f.samplesPerPixel, Math.max(1, f.bitsAllocated >> 3)), f.bitsAllocated, f.signed), photometric };
+  }
+  if (t === '1.2.840.10008.1.2.4.57' || t === '1.2.840.10008.1.2.4.70') {
+    const Decoder = await losslessClass();
+    const copy = copyBytes(data);
+    const out = new Decoder().decode(copy.buffer, 0, copy.length, f.bitsAllocated <= 8 ? 1 : 2);
+    return { samples: typed(new Uint8Array(out.buffer, out.byteOffset, out.byteLength), f.bitsAllocated <= 8 ? 8 : 16, f.signed), photometric };
+  }
+  if (t === '1.2.840.10008.1.2.4.51') {
+    const J = await jpegImageClass();
+    const j = new J();
+    j.parse(data);
+    j.colorTransform = false;
+    const samples = f.bitsAllocated <= 8 ? j.getData(f.columns, f.rows) : j.getData16(f.columns, f.rows);
+    return { samples: f.signed && samples instanceof Uint16Array ? new Int16Array(samples.buffer, samples.byteOffset, samples.length) : samples, photometric };
+  }
+  const [pkg, cls] =
+    t === '1.2.840.10008.1.2.4.50' ? ['@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs', 'JPEGDecoder']
+    : t === '1.2.840.10008.1.2.4.80' || t === '1.2.840.10008.1.2.4.81' ? ['@cornerstonejs/codec-charls/decodewasmjs', 'JpegLSDecoder']
+    : t === '1.2.840.10008.1.2.4.90' || t === '1.2.840.10008.1.2.4.91' ? ['@cornerstonejs/codec-openjpeg/decodewasmjs', 'J2KDecoder']
+    : ['@cornerstonejs/codec-openjph/wasmjs', 'HTJ2KDecoder'];
+  const decoder = await wasmDecoder(pkg, cls);
+  decoder.getEncodedBuffer(data.length).set(data);
+  try {
+    decoder.decode();
+  } catch (e) {
+    throw new PixelError(`${file}: ${ENCAPSULATED_SYNTAXES[t]} frame ${frameIndex + 1} does not decode (${typeof e === 'number' ? `codec error ${e}` : String(e)})`);
+  }
+  const info = decoder.getFrameInfo();
+  if (info.width !== f.columns || info.height !== f.rows) {
+    throw new PixelError(`${file}: frame ${frameIndex + 1} decodes to ${info.width}×${info.height}, header says ${f.columns}×${f.rows}`);
+  }
+  const samples = typed(decoder.getDecodedBuffer().slice(), info.bitsPerSample > 8 ? 16 : 8, f.signed || info.isSigned === true);
+  const converted = (t === '1.2.840.10008.1.2.4.50' && f.samplesPerPixel === 3) || photometric === 'YBR_RCT' || photometric === 'YBR_ICT';
+  return { samples, photometric: converted ? 'RGB' : photometric };
 }
 
 /** Decodes one frame (0-based) of an opened file into stored sample values. */
 export async function decodeFrame(src: PixelSource, frameIndex: number): Promise<DecodedFrame> {
-  const ds = src.dataSet;
-  const file = src.file;
+  const { dataSet: ds, file } = src;
   if (frameIndex < 0 || frameIndex >= src.frames) throw new PixelError(`${file}: frame ${frameIndex + 1} is outside 1..${src.frames}`);
-  const rows = us(ds, 'x00280010', 0);
-  const columns = us(ds, 'x00280011', 0);
-  const samplesPerPixel = us(ds, 'x00280002', 1);
-  const bitsAllocated = us(ds, 'x00280100', 0);
-  const bitsStored = us(ds, 'x00280101', bitsAllocated);
-  const signed = us(ds, 'x00280103', 0) === 1;
-  const planar = us(ds, 'x00280006', 0) === 1;
-  let photometric = text(ds, 'x00280004').toUpperCase() || 'MONOCHROME2';
+  const rows = us(ds, 'x00280010') ?? 0;
+  const columns = us(ds, 'x00280011') ?? 0;
+  const samplesPerPixel = us(ds, 'x00280002') ?? 1;
+  const bitsAllocated = us(ds, 'x00280100') ?? 0;
+  const bitsStored = us(ds, 'x00280101') ?? bitsAllocated;
+  const signed = us(ds, 'x00280103') === 1;
   if (rows === 0 || columns === 0) throw new PixelError(`${file}: Rows (0028,0010) or Columns (0028,0011) is missing or zero`);
   if (![1, 3].includes(samplesPerPixel)) throw new PixelError(`${file}: SamplesPerPixel (0028,0002) is ${samplesPerPixel}; expected 1 or 3`);
   if (![1, 8, 16, 32].includes(bitsAllocated)) throw new PixelError(`${file}: BitsAllocated (0028,0100) is ${bitsAllocated}; expected 1, 8, 16 or 32`);
+  const layout = { rows, columns, samplesPerPixel, bitsAllocated, signed };
+  const stored = text(ds, 'x00280004').toUpperCase() || 'MONOCHROME2';
+  const decoded = UNCOMPRESSED.has(src.transferSyntax)
+    ? { samples: nativeFrame(src, frameIndex, layout), photometric: stored }
+    : await encapsulatedFrame(src, frameIndex, layout, stored);
+  const photometric = decoded.photometric;
+  let samples = decoded.samples;
+
   const pixels = rows * columns;
-  const bytesPerSample = Math.max(1, bitsAllocated >> 3);
-  const frameBytes = bitsAllocated === 1 ? Math.ceil((pixels * samplesPerPixel) / 8) : pixels * samplesPerPixel * bytesPerSample;
-  const el = ds.elements.x7fe00010!;
-  const ts = src.transferSyntax;
-  let raw: Uint8Array;
-  let samplesOut: StoredSamples;
-  let interleaved = !planar;
-
-  if (ts === TS.explicitLE || ts === TS.implicitLE || ts === TS.deflatedLE || ts === TS.explicitBE) {
-    if (el.hadUndefinedLength) throw new PixelError(`${file}: native transfer syntax ${ts} but pixel data is encapsulated`);
-    const needed = bitsAllocated === 1 ? Math.ceil((src.frames * pixels * samplesPerPixel) / 8) : src.frames * frameBytes;
-    if (el.length < needed) {
-      throw new PixelError(`${file}: pixel data holds ${el.length} bytes but ${src.frames} frame(s) of ${columns}×${rows}×${samplesPerPixel}×${bitsAllocated} bits need ${needed}`);
-    }
-    const start = el.dataOffset + (bitsAllocated === 1 ? 0 : frameIndex * frameBytes);
-    if (bitsAllocated === 1) {
-      const bitStart = frameIndex * pixels * samplesPerPixel;
-      const need = Math.ceil((bitStart + pixels) / 8);
-      if (el.dataOffset + need > ds.byteArray.length) throw new PixelError(`${file}: pixel data ends before frame ${frameIndex + 1}`);
-      const all = unpackBits(ds.byteArray.subarray(el.dataOffset, el.dataOffset + need), bitStart + pixels);
-      samplesOut = all.subarray(bitStart);
-    } else {
-      if (start + frameBytes > el.dataOffset + el.length || start + frameBytes > ds.byteArray.length) {
-        throw new PixelError(`${file}: pixel data holds ${el.length} bytes; frame ${frameIndex + 1} needs bytes up to ${start + frameBytes - el.dataOffset}`);
-      }
-      raw = ds.byteArray.subarray(start, start + frameBytes);
-      if (ts === TS.explicitBE && bytesPerSample > 1) {
-        raw = copyBytes(raw);
-        for (let i = 0; i < raw.length; i += bytesPerSample) raw.subarray(i, i + bytesPerSample).reverse();
-      }
-      samplesOut = typed(raw, bitsAllocated, signed);
-    }
-  } else {
-    if (!(ts in ENCAPSULATED_SYNTAXES)) throw new PixelError(`${file}: transfer syntax ${ts} cannot be decoded; convert it with dcmconv or gdcmconv`);
-    const data = frameFragments(src, frameIndex);
-    const t = ts;
-    if (t === '1.2.840.10008.1.2.5') {
-      raw = decodeRle(src, data, rows, columns, samplesPerPixel, bytesPerSample);
-      interleaved = true;
-      samplesOut = typed(raw, bitsAllocated, signed);
-    } else if (t === '1.2.840.10008.1.2.4.57' || t === '1.2.840.10008.1.2.4.70') {
-      const Decoder = await losslessClass();
-      const copy = copyBytes(data);
-      const out = new Decoder().decode(copy.buffer, 0, copy.length, bitsAllocated <= 8 ? 1 : 2);
-      raw = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-      interleaved = true;
-      samplesOut = typed(raw, bitsAllocated <= 8 ? 8 : 16, signed);
-    } else if (t === '1.2.840.10008.1.2.4.51') {
-      const J = await jpegImageClass();
-      const j = new J();
-      j.parse(data);
-      j.colorTransform = false;
-      samplesOut = bitsAllocated <= 8 ? j.getData(columns, rows) : j.getData16(columns, rows);
-      if (signed && samplesOut instanceof Uint16Array) samplesOut = new Int16Array(samplesOut.buffer, samplesOut.byteOffset, samplesOut.length);
-      interleaved = true;
-    } else {
-      const [pkg, cls] =
-        t === '1.2.840.10008.1.2.4.50' ? ['@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs', 'JPEGDecoder']
-        : t === '1.2.840.10008.1.2.4.80' || t === '1.2.840.10008.1.2.4.81' ? ['@cornerstonejs/codec-charls/decodewasmjs', 'JpegLSDecoder']
-        : t === '1.2.840.10008.1.2.4.90' || t === '1.2.840.10008.1.2.4.91' ? ['@cornerstonejs/codec-openjpeg/decodewasmjs', 'J2KDecoder']
-        : ['@cornerstonejs/codec-openjph/wasmjs', 'HTJ2KDecoder'];
-      const decoder = await wasmDecoder(pkg, cls);
-      decoder.getEncodedBuffer(data.length).set(data);
-      try {
-        decoder.decode();
-      } catch (e) {
-        throw new PixelError(`${file}: ${ENCAPSULATED_SYNTAXES[t]} frame ${frameIndex + 1} does not decode (${typeof e === 'number' ? `codec error ${e}` : String(e)})`);
-      }
-      const info = decoder.getFrameInfo();
-      if (info.width !== columns || info.height !== rows) {
-        throw new PixelError(`${file}: frame ${frameIndex + 1} decodes to ${info.width}×${info.height}, header says ${columns}×${rows}`);
-      }
-      const decoded = decoder.getDecodedBuffer().slice();
-      const bits = info.bitsPerSample > 8 ? 16 : 8;
-      samplesOut = typed(decoded, bits, signed || info.isSigned === true);
-      interleaved = true;
-      // libjpeg-turbo converts YCbCr to RGB while decoding baseline JPEG.
-      if (t === '1.2.840.10008.1.2.4.50' && samplesPerPixel === 3) photometric = 'RGB';
-      // JPEG 2000 / HTJ2K with a multi-component transform also hand back RGB.
-      if ((photometric === 'YBR_RCT' || photometric === 'YBR_ICT')) photometric = 'RGB';
-    }
-  }
-
   const expected = pixels * samplesPerPixel;
-  if (samplesOut.length < expected) throw new PixelError(`${file}: frame ${frameIndex + 1} decodes to ${samplesOut.length} samples, expected ${expected}`);
-  if (samplesOut.length > expected) samplesOut = samplesOut.subarray(0, expected);
-  if (samplesPerPixel === 3 && !interleaved) samplesOut = interleave(samplesOut, pixels);
+  if (samples.length < expected) throw new PixelError(`${file}: frame ${frameIndex + 1} decodes to ${samples.length} samples, expected ${expected}`);
+  if (samples.length > expected) samples = samples.subarray(0, expected);
+  // Native colour with PlanarConfiguration 1 is stored plane by plane; codecs already hand back interleaved samples.
+  if (samplesPerPixel === 3 && UNCOMPRESSED.has(src.transferSyntax) && us(ds, 'x00280006') === 1) samples = interleave(samples, pixels);
 
-  const wc = ds1(ds, 'x00281050');
-  const ww = ds1(ds, 'x00281051');
+  const wc = num(ds, 'x00281050');
+  const ww = num(ds, 'x00281051');
   return {
     rows,
     columns,
@@ -355,9 +337,9 @@ export async function decodeFrame(src: PixelSource, frameIndex: number): Promise
     bitsAllocated,
     bitsStored: Math.min(bitsStored || bitsAllocated, bitsAllocated),
     signed,
-    samples: samplesOut,
-    rescaleSlope: ds1(ds, 'x00281053') ?? 1,
-    rescaleIntercept: ds1(ds, 'x00281052') ?? 0,
+    samples,
+    rescaleSlope: num(ds, 'x00281053') ?? 1,
+    rescaleIntercept: num(ds, 'x00281052') ?? 0,
     window: wc !== null && ww !== null && ww > 0 ? { center: wc, width: ww, fn: text(ds, 'x00281056').toUpperCase() || 'LINEAR' } : null,
     modality: text(ds, 'x00080060').toUpperCase(),
     palette: photometric === 'PALETTE COLOR' ? readPalette(ds, file) : null,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CXR_CLASSES, mulberry32, renderCxr } from '../demo/demo-data.ts';
 import type { DecodedFrame } from '../dicom/pixels.ts';
-import type { Manifest } from './model-package.ts';
+import type { Manifest, ModelPackage } from './model-package.ts';
 import { MANIFEST_FILE, PACKAGE_FORMAT, loadModelPackage, writeManifest } from './model-package.ts';
 import type { GraphSpec, NodeSpec, TensorSpec } from './onnx-writer.ts';
 import { writeOnnxModel } from './onnx-writer.ts';
@@ -252,12 +252,11 @@ export async function buildBuiltinModel(dir: string): Promise<void> {
 }
 
 /** The built-in package under `<home>/models`, generated on first use and regenerated if it fails verification. */
-export async function ensureBuiltinModel(home: string): Promise<string> {
+export async function ensureBuiltinModel(home: string): Promise<ModelPackage> {
   const dir = path.join(home, 'models', `builtin-${BUILTIN_VERSION}`);
   if (fs.existsSync(path.join(dir, MANIFEST_FILE))) {
     try {
-      loadModelPackage(dir);
-      return dir;
+      return loadModelPackage(dir);
     } catch { /* damaged: rebuild below */ }
   }
   const tmp = fs.mkdtempSync(path.join(fs.existsSync(home) ? home : os.tmpdir(), '.builtin-'));
@@ -269,5 +268,5 @@ export async function ensureBuiltinModel(home: string): Promise<string> {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  return dir;
+  return loadModelPackage(dir);
 }

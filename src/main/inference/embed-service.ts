@@ -3,7 +3,7 @@
 // appends to the store and records rows. Progress (images/s, ETA), pause, cancel; after a crash the next run
 // skips every image already stored. An image that cannot be decoded is recorded with its reason, never fatal.
 import path from 'node:path';
-import type { JobProgress } from '../../shared/contract.ts';
+import type { EmbedStatus, JobProgress } from '../../shared/contract.ts';
 import { LightboxError } from '../../shared/contract.ts';
 import type { ProjectStore } from '../project/project-store.ts';
 import type { EmbeddingModelRow, PendingImage } from '../project/embedding-repo.ts';
@@ -14,7 +14,7 @@ import type { RowMeta } from './embedding-store.ts';
 import { InferenceEngine, PrepPool } from './inference-engine.ts';
 import type { PrepResult } from './inference-protocol.ts';
 import type { ModelPackage } from './model-package.ts';
-import { loadModelPackage } from './model-package.ts';
+import { loadModelPackage, packageStamp } from './model-package.ts';
 import type { Plane } from './preprocess.ts';
 import { imageSize, l2Normalize, preprocessPlane } from './preprocess.ts';
 
@@ -46,19 +46,6 @@ export interface EmbedSummary {
   store: string;
 }
 
-export interface EmbedStatus {
-  model: { name: string; version: string; sha256: string; dim: number; dir: string; zeroShotLabels: string[] } | null;
-  provider: string | null;
-  providerFallback: string;
-  images: number;
-  embedded: number;
-  failed: number;
-  seriesVectors: number;
-  job: JobProgress | null;
-  paused: boolean;
-  interrupted: { jobId: number; model: string } | null;
-}
-
 const SERIES_SAMPLE = 16;
 /** Group commits: at most this many vectors or this long between a batch's result and its durable record. */
 const FLUSH_ROWS = 256;
@@ -69,6 +56,9 @@ interface BatchOutcome {
   out: Float32Array | null;
   failures: { item: PendingImage; reason: string }[];
 }
+
+/** The frame that stands for a multi-frame instance: the middle one. */
+const representativeFrame = (p: PendingImage): number => Math.floor((p.frames - 1) / 2);
 
 /** Up to k evenly spaced items (the representative slices of a series). */
 function spread<T>(items: T[], k: number): T[] {
@@ -94,6 +84,11 @@ export class EmbedService {
   private engineKey = '';
   private running: Running | null = null;
   private lastModel = 'builtin';
+  /** Verified packages by model argument, re-verified only when a file's size or mtime changes. */
+  private readonly packages = new Map<string, { pkg: ModelPackage; stamp: string }>();
+  /** Open stores by model row: one writer per store, and no re-reading on every similarity search. */
+  private readonly stores = new Map<number, EmbeddingStore>();
+  /** Unit-length image vectors of one model, for similarity search; rebuilt when the store grows. */
   private vectorCache: { modelPk: number; count: number; vectors: Float32Array; ids: Int32Array } | null = null;
 
   constructor(store: ProjectStore, home: string, onProgress: (p: JobProgress) => void = () => {}) {
@@ -103,9 +98,18 @@ export class EmbedService {
     this.onProgress = onProgress;
   }
 
+  /** A model argument ('builtin' or a package folder) as a verified package; hashing happens once per change. */
   async resolveModel(model = this.lastModel): Promise<ModelPackage> {
-    const dir = model === 'builtin' ? await ensureBuiltinModel(this.home) : model;
-    return loadModelPackage(dir);
+    const hit = this.packages.get(model);
+    if (hit && hit.stamp === packageStamp(hit.pkg)) return hit.pkg;
+    const pkg = model === 'builtin' ? await ensureBuiltinModel(this.home) : loadModelPackage(model);
+    this.packages.set(model, { pkg, stamp: packageStamp(pkg) });
+    return pkg;
+  }
+
+  /** The package in use: the session's, or the last one asked for. */
+  private currentPackage(): Promise<ModelPackage> {
+    return this.engine ? Promise.resolve(this.engine.pkg) : this.resolveModel();
   }
 
   /** The session for a model, reused while the model and provider stay the same. */
@@ -123,11 +127,19 @@ export class EmbedService {
     const storeDir = path.join(this.store.dir, 'embeddings', pkg.sha256.slice(0, 16));
     const m = pkg.manifest;
     const row = this.repo.ensureModel({ sha256: pkg.sha256, name: m.name, version: m.version, dim: m.imageEncoder.output.dim, packageDir: pkg.dir, storeDir });
-    const vectors = EmbeddingStore.open(storeDir, row.dim, { modelSha256: pkg.sha256, manifest: m });
-    // A crash between the store's append and the database commit leaves rows the database never saw (harmless);
-    // the reverse cannot happen, but if a store was cut short, forget what it no longer holds.
-    this.repo.dropRowsFrom(row.id, vectors.count);
-    return { row, vectors };
+    return { row, vectors: this.storeFor(row, { modelSha256: pkg.sha256, manifest: m }) };
+  }
+
+  private storeFor(row: EmbeddingModelRow, model: object = {}): EmbeddingStore {
+    let vectors = this.stores.get(row.id);
+    if (!vectors) {
+      vectors = EmbeddingStore.open(row.storeDir, row.dim, model);
+      // A crash between the store's append and the database commit leaves rows the database never saw
+      // (harmless); the reverse cannot happen, but if a store was cut short, forget what it no longer holds.
+      this.repo.dropRowsFrom(row.id, vectors.count);
+      this.stores.set(row.id, vectors);
+    }
+    return vectors;
   }
 
   /** Starts a job; `done` resolves with the summary (also for cancelled jobs). */
@@ -138,9 +150,7 @@ export class EmbedService {
     this.lastModel = opts.model ?? this.lastModel;
     const { row, vectors } = this.modelRow(pkg);
     const params = { model: opts.model ?? 'builtin', provider: opts.provider ?? 'auto', modelSha256: pkg.sha256 };
-    for (const j of this.store.db.prepare("SELECT id FROM jobs WHERE kind = 'embed' AND status = 'interrupted'").pluck().all() as number[]) {
-      this.store.finishJob(j, 'cancelled', 'resumed by a later job');
-    }
+    this.store.supersedeInterrupted('embed');
     const jobId = this.store.createJob('embed', params);
     let resolveSettled!: () => void;
     const run: Running = { jobId, cancelled: false, paused: false, resume: null, last: null, settled: new Promise((r) => (resolveSettled = r)) };
@@ -164,29 +174,25 @@ export class EmbedService {
     const skipped = this.repo.counts(model.id).images - total;
     const failed: EmbedSummary['failed'] = [];
     let embedded = 0;
+    /** Images through the pipeline (embedded or failed), flushed or not. */
+    let processed = 0;
     let lastEmit = 0;
-    const started = performance.now();
     let activeMs = 0;
-    let activeFrom = started;
-    let doneCount = 0;
+    let activeFrom = performance.now();
     const emit = (phase: JobProgress['phase'], message: string, force = false): void => {
       const now = performance.now();
       if (!force && now - lastEmit < interval) return;
       lastEmit = now;
       const secs = (activeMs + (run.paused ? 0 : now - activeFrom)) / 1000;
-      const rate = secs > 0 ? doneCount / secs : 0;
+      const rate = secs > 0 ? processed / secs : 0;
       const p: JobProgress = {
-        jobId: run.jobId, kind: 'embed', phase, done: doneCount, total,
-        ratePerSecond: rate, etaSeconds: rate > 0 ? (total - doneCount) / rate : null, message,
+        jobId: run.jobId, kind: 'embed', phase, done: processed, total,
+        ratePerSecond: rate, etaSeconds: rate > 0 ? (total - processed) / rate : null, message,
       };
       run.last = p;
       this.onProgress(p);
     };
     const label = `${pkg.manifest.name} on ${engine.provider}`;
-    const emitProgress = (n: number): void => {
-      doneCount = n;
-      emit('embedding', `Embedding: ${n} of ${total} images${failed.length ? `, ${failed.length} failed` : ''} · ${label}`, n === total);
-    };
     const pool = new PrepPool(opts.prepWorkers);
     try {
       emit('embedding', `Embedding ${total} images with ${label}${skipped ? ` (${skipped} already done)` : ''}`, true);
@@ -231,7 +237,7 @@ export class EmbedService {
         }
         this.repo.record(model.id, rows, pendingFailures);
         embedded += rows.length;
-        this.store.updateJob(run.jobId, embedded + failed.length, total);
+        this.store.updateJob(run.jobId, processed, total);
         pendingVectors = [];
         pendingMeta = [];
         pendingFailures = [];
@@ -239,11 +245,10 @@ export class EmbedService {
       };
       const inFlight: Promise<BatchOutcome>[] = [];
       let next = 0;
-      let processed = 0;
       for (;;) {
         while (!run.cancelled && !run.paused && inFlight.length < pool.size + 2 && next < batches.length) {
           const items = batches[next++]!;
-          inFlight.push(pool.prep(spec, items.map((p) => ({ file: p.path, frame: Math.floor((p.frames - 1) / 2) }))).then((r) => toInfer(items, r)));
+          inFlight.push(pool.prep(spec, items.map((p) => ({ file: p.path, frame: representativeFrame(p) }))).then((r) => toInfer(items, r)));
         }
         if (inFlight.length === 0) {
           flush();
@@ -259,7 +264,7 @@ export class EmbedService {
         const o = await inFlight.shift()!;
         if (o.out) {
           pendingVectors.push(o.out);
-          for (const p of o.ok) pendingMeta.push({ level: 'image', sopUid: p.sopUid, seriesUid: p.seriesUid, studyUid: p.studyUid, frame: Math.floor((p.frames - 1) / 2), itemId: p.instanceId });
+          for (const p of o.ok) pendingMeta.push({ level: 'image', sopUid: p.sopUid, seriesUid: p.seriesUid, studyUid: p.studyUid, frame: representativeFrame(p), itemId: p.instanceId });
         }
         for (const f of o.failures) {
           pendingFailures.push({ instanceId: f.item.instanceId, reason: f.reason });
@@ -267,7 +272,7 @@ export class EmbedService {
         }
         processed += o.ok.length + o.failures.length;
         if (pendingMeta.length >= FLUSH_ROWS || performance.now() - lastFlush > FLUSH_MS) flush();
-        emitProgress(processed);
+        emit('embedding', `Embedding: ${processed} of ${total} images${failed.length ? `, ${failed.length} failed` : ''} · ${label}`, processed === total);
       }
       activeMs += performance.now() - activeFrom;
       let seriesVectors = 0;
@@ -277,15 +282,14 @@ export class EmbedService {
       }
       const status = run.cancelled ? 'cancelled' : 'done';
       this.store.finishJob(run.jobId, status);
-      doneCount = embedded + failed.length;
-      const rate = activeMs > 0 ? doneCount / (activeMs / 1000) : 0;
+      const rate = activeMs > 0 ? processed / (activeMs / 1000) : 0;
       emit(status, run.cancelled
         ? `Embedding cancelled after ${embedded} of ${total} images; run it again to go on`
         : `Embedded ${embedded} images${failed.length ? `, ${failed.length} failed (see the report)` : ''}; ${seriesVectors} series vectors`, true);
-      this.vectorCache = null;
+      // In the order `lightbox embed --json` documents its fields.
       return {
-        model: pkg.manifest.name, modelVersion: pkg.manifest.version, modelSha256: pkg.sha256, provider: engine.provider,
-        providerFallback: engine.fallbackNote, embedded, skipped, failed, seriesVectors, imagesPerSecond: rate,
+        model: pkg.manifest.name, modelSha256: pkg.sha256, provider: engine.provider, embedded, skipped, failed,
+        imagesPerSecond: rate, modelVersion: pkg.manifest.version, providerFallback: engine.fallbackNote, seriesVectors,
         cancelled: run.cancelled, store: vectors.dir,
       };
     } catch (e) {
@@ -345,11 +349,10 @@ export class EmbedService {
   }
 
   async status(): Promise<EmbedStatus> {
-    const interruptedRow = this.store.db.prepare("SELECT id, params FROM jobs WHERE kind = 'embed' AND status = 'interrupted' ORDER BY id DESC LIMIT 1").get() as { id: number; params: string } | undefined;
-    const interrupted = interruptedRow ? { jobId: interruptedRow.id, model: (JSON.parse(interruptedRow.params) as { model?: string }).model ?? 'builtin' } : null;
-    const pkg = this.engine?.pkg ?? (await this.resolveModel().catch(() => null));
+    const interrupted = this.running ? null : this.store.interruptedJob<{ model?: string }>('embed');
+    const pkg = await this.currentPackage().catch(() => null);
     const row = pkg ? this.repo.model(pkg.sha256) : undefined;
-    const counts = row ? this.repo.counts(row.id) : { images: this.repo.counts(-1).images, embedded: 0, failed: 0, series: 0 };
+    const counts = row ? this.repo.counts(row.id) : { images: this.repo.imageCount(), embedded: 0, failed: 0, series: 0 };
     return {
       model: pkg ? { name: pkg.manifest.name, version: pkg.manifest.version, sha256: pkg.sha256, dim: pkg.manifest.imageEncoder.output.dim, dir: pkg.dir, zeroShotLabels: pkg.zeroShot?.labels.map((l) => l.name) ?? [] } : null,
       provider: this.engine?.provider ?? null,
@@ -360,26 +363,27 @@ export class EmbedService {
       seriesVectors: counts.series,
       job: this.current(),
       paused: this.running?.paused ?? false,
-      interrupted: this.running ? null : interrupted,
+      interrupted: interrupted ? { jobId: interrupted.id, model: interrupted.params.model ?? 'builtin' } : null,
     };
   }
 
-  failures(limit: number): { total: number; items: { instanceId: number; path: string; reason: string }[] } {
-    const pkgSha = this.engine?.pkg.sha256;
-    const row = pkgSha ? this.repo.model(pkgSha) : this.repo.models().at(-1);
+  /** Images of the current model that could not be embedded, with file and reason. */
+  async failures(limit: number): Promise<{ total: number; items: { instanceId: number; path: string; reason: string }[] }> {
+    const pkg = await this.currentPackage().catch(() => null);
+    const row = pkg ? this.repo.model(pkg.sha256) : undefined;
     return row ? this.repo.failures(row.id, limit) : { total: 0, items: [] };
   }
 
   /**
-   * Embeds pixels the renderer is showing (a frame or a drawn region, already windowed) and finds the most
-   * similar stored images by cosine similarity.
+   * Embeds pixels the renderer is showing (a frame or a region, already windowed) and finds the most similar
+   * stored images by cosine similarity.
    */
   async embedPixels(input: { width: number; height: number; channels: 1 | 3 | 4; data: Uint8Array }, k: number): Promise<{ vector: Float32Array; pkg: ModelPackage; engine: InferenceEngine; neighbours: { instanceId: number; score: number }[] }> {
     const { width, height, channels, data } = input;
     if (data.length !== width * height * channels) {
       throw new LightboxError('bad-request', `embed.pixels: ${data.length} bytes for ${width}×${height}×${channels}`);
     }
-    const pkg = this.engine?.pkg ?? (await this.resolveModel());
+    const pkg = await this.currentPackage();
     const engine = await this.engineFor(pkg, this.engine?.requested ?? 'auto');
     const n = width * height;
     const plane: Plane = channels === 1
@@ -397,32 +401,28 @@ export class EmbedService {
   private nearest(pkg: ModelPackage, q: Float32Array, k: number): { instanceId: number; score: number }[] {
     const row = this.repo.model(pkg.sha256);
     if (!row || k <= 0) return [];
-    const store = EmbeddingStore.open(row.storeDir, row.dim);
+    const dim = row.dim;
+    const store = this.storeFor(row);
     if (!this.vectorCache || this.vectorCache.modelPk !== row.id || this.vectorCache.count !== store.count) {
       const rows = this.repo.rows(row.id, 'image');
       const all = store.loadAll();
-      const vectors = new Float32Array(rows.length * row.dim);
+      const vectors = new Float32Array(rows.length * dim);
       const ids = new Int32Array(rows.length);
       rows.forEach((r, i) => {
-        vectors.set(all.subarray(r.row * row.dim, (r.row + 1) * row.dim), i * row.dim);
+        vectors.set(all.subarray(r.row * dim, (r.row + 1) * dim), i * dim);
+        l2Normalize(vectors, i * dim, dim); // packages need not normalise; cosine needs unit vectors
         ids[i] = r.itemId;
       });
       this.vectorCache = { modelPk: row.id, count: store.count, vectors, ids };
     }
     const { vectors, ids } = this.vectorCache;
-    const dim = row.dim;
     const qn = Float32Array.from(q);
     l2Normalize(qn);
     const scores: { instanceId: number; score: number }[] = [];
     for (let i = 0; i < ids.length; i++) {
       let s = 0;
-      let norm = 0;
-      for (let d = 0; d < dim; d++) {
-        const v = vectors[i * dim + d]!;
-        s += v * qn[d]!;
-        norm += v * v;
-      }
-      scores.push({ instanceId: ids[i]!, score: norm > 0 ? s / Math.sqrt(norm) : 0 });
+      for (let d = 0; d < dim; d++) s += vectors[i * dim + d]! * qn[d]!;
+      scores.push({ instanceId: ids[i]!, score: s });
     }
     return scores.sort((a, b) => b.score - a.score).slice(0, k);
   }

@@ -191,6 +191,20 @@ export function loadModelPackage(dirIn: string): ModelPackage {
   return { dir, manifest, sha256: modelHash(manifest), encoderPath: path.join(dir, manifest.imageEncoder.file), zeroShot };
 }
 
+/** Size and mtime of the manifest and every file: changes when the package on disk changes, without hashing. */
+export function packageStamp(pkg: ModelPackage): string {
+  return [MANIFEST_FILE, ...Object.keys(pkg.manifest.files)]
+    .map((f) => {
+      try {
+        const st = fs.statSync(path.join(pkg.dir, f));
+        return `${f}:${st.size}:${st.mtimeMs}`;
+      } catch {
+        return `${f}:missing`;
+      }
+    })
+    .join('|');
+}
+
 /** Writes a manifest whose `files` lists the SHA-256 of every file named, as a package tool would. */
 export function writeManifest(dir: string, manifest: Omit<Manifest, 'files'>, files: string[]): Manifest {
   const full = { ...manifest, files: Object.fromEntries(files.map((f) => [f, sha256File(path.join(dir, f))])) } as Manifest;

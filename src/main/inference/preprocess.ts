@@ -71,17 +71,13 @@ function applyWindow(v: Float32Array, c: number, w: number, fn: string): void {
 /** Greyscale modality values to display-like intensities in 0..1, per the manifest. */
 export function mapIntensity(f: DecodedFrame, spec: Intensity): Float32Array {
   const v = modalityValues(f);
-  const fallback = (): void => {
-    if (spec.fallback === 'minmax') linear(v, ...range(v));
-    else linear(v, ...percentiles(v, spec.percentiles[0], spec.percentiles[1]));
-  };
-  if (spec.mode === 'voi-from-file' && f.window) applyWindow(v, f.window.center, f.window.width, f.window.fn);
-  else if (spec.mode === 'fixed-window' && (spec.windows[f.modality] ?? spec.windows.default)) {
-    const w = (spec.windows[f.modality] ?? spec.windows.default)!;
-    applyWindow(v, w.center, w.width, 'LINEAR');
-  } else if (spec.mode === 'percentile') linear(v, ...percentiles(v, spec.percentiles[0], spec.percentiles[1]));
-  else if (spec.mode === 'minmax') linear(v, ...range(v));
-  else fallback();
+  // A window from the file or the manifest when the mode asks for one and there is one; else a range of the image.
+  const fixed = spec.mode === 'fixed-window' ? (spec.windows[f.modality] ?? spec.windows.default) : undefined;
+  const window = spec.mode === 'voi-from-file' ? f.window : fixed ? { ...fixed, fn: 'LINEAR' } : null;
+  const stretch = spec.mode === 'minmax' || spec.mode === 'percentile' ? spec.mode : spec.fallback;
+  if (window) applyWindow(v, window.center, window.width, window.fn);
+  else if (stretch === 'minmax') linear(v, ...range(v));
+  else linear(v, ...percentiles(v, spec.percentiles[0], spec.percentiles[1]));
   if (spec.invertMonochrome1 && f.photometric === 'MONOCHROME1') for (let i = 0; i < v.length; i++) v[i] = 1 - v[i]!;
   return v;
 }

@@ -131,14 +131,8 @@ export class ProjectStore {
   }
 
   info(): ProjectInfo {
-    const job = this.db
-      .prepare("SELECT id, params FROM jobs WHERE kind = 'import' AND status = 'interrupted' ORDER BY id DESC LIMIT 1")
-      .get() as { id: number; params: string } | undefined;
-    let interruptedImport: ProjectInfo['interruptedImport'] = null;
-    if (job) {
-      const params = JSON.parse(job.params) as { root?: string };
-      interruptedImport = { jobId: job.id, root: params.root ?? '' };
-    }
+    const job = this.interruptedJob<{ root?: string }>('import');
+    const interruptedImport = job ? { jobId: job.id, root: job.params.root ?? '' } : null;
     return { dir: this.dir, name: this.name(), schemaVersion, ...this.counts(), interruptedImport };
   }
 
@@ -259,11 +253,19 @@ export class ProjectStore {
     this.db.prepare('UPDATE jobs SET status = ?, finished_at = ?, error = ? WHERE id = ?').run(status, new Date().toISOString(), error, id);
   }
 
-  /** Earlier interrupted imports of `root` are superseded by a new run over it. */
-  supersedeInterrupted(kind: string, root: string): void {
+  /** The latest job of this kind that a crash or kill left unfinished, with its parameters. */
+  interruptedJob<P extends object>(kind: string): { id: number; params: P } | null {
+    const row = this.db
+      .prepare("SELECT id, params FROM jobs WHERE kind = ? AND status = 'interrupted' ORDER BY id DESC LIMIT 1")
+      .get(kind) as { id: number; params: string } | undefined;
+    return row ? { id: row.id, params: JSON.parse(row.params) as P } : null;
+  }
+
+  /** Interrupted jobs of this kind (those whose parameters match, if given) are superseded by a new run. */
+  supersedeInterrupted(kind: string, matches: (params: Record<string, unknown>) => boolean = () => true): void {
     const rows = this.db.prepare("SELECT id, params FROM jobs WHERE kind = ? AND status = 'interrupted'").all(kind) as { id: number; params: string }[];
     for (const r of rows) {
-      if ((JSON.parse(r.params) as { root?: string }).root === root) this.finishJob(r.id, 'cancelled', 'resumed by a later job');
+      if (matches(JSON.parse(r.params) as Record<string, unknown>)) this.finishJob(r.id, 'cancelled', 'resumed by a later job');
     }
   }
 
