@@ -11,6 +11,7 @@ export default defineConfig({
           index: resolve(__dirname, 'src/main/electron/main.ts'),
           'inference-worker': resolve(__dirname, 'src/main/inference/inference-worker.ts'),
           'prep-worker': resolve(__dirname, 'src/main/inference/prep-worker.ts'),
+          'suggest-worker': resolve(__dirname, 'src/main/labels/suggest-worker.ts'),
         },
         output: { entryFileNames: '[name].js' },
         external: ['better-sqlite3', 'onnxruntime-node'],

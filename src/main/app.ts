@@ -10,6 +10,9 @@ import { inflateDataSet } from './dicom/dicom-writer.ts';
 import { TS } from './dicom/header.ts';
 import { ImportService } from './dicom/import-service.ts';
 import { EmbedService } from './inference/embed-service.ts';
+import { LabelService } from './labels/label-service.ts';
+import type { Level } from '../shared/label-schema.ts';
+import type { QueueName } from '../shared/contract.ts';
 import { readTags } from './dicom/tags.ts';
 import { ProjectStore } from './project/project-store.ts';
 
@@ -53,6 +56,7 @@ export class Lightbox {
   readonly store: ProjectStore;
   readonly imports: ImportService;
   readonly embeddings: EmbedService;
+  readonly labels: LabelService;
   private readonly listeners = new Set<EventListener>();
 
   private constructor(store: ProjectStore) {
@@ -62,7 +66,12 @@ export class Lightbox {
       (p) => this.emit('job.progress', p),
       () => this.emit('project.changed', { reason: 'import' }),
     );
-    this.embeddings = new EmbedService(store, lightboxHome(), (p) => this.emit('job.progress', p));
+    this.embeddings = new EmbedService(store, lightboxHome(), (p) => {
+      this.emit('job.progress', p);
+      // New vectors: suggestions and queues are rebuilt over them.
+      if (p.kind === 'embed' && p.phase === 'done') this.labels.requestRefresh('embeddings');
+    });
+    this.labels = new LabelService(store, this.embeddings, lightboxHome(), (version, reason) => this.emit('labels.changed', { version, reason }));
   }
 
   static open(projectDir: string, opts: { create?: boolean } = {}): Lightbox {
@@ -121,6 +130,24 @@ export class Lightbox {
       case 'embed.cancel': return { ok: this.embeddings.cancel(i.jobId as number) };
       case 'embed.failures': return this.embeddings.failures(i.limit as number);
       case 'embed.pixels': return this.embedPixels(input as { width: number; height: number; channels: 1 | 3 | 4; data: string; neighbours: number });
+      case 'labels.schema': return { ...this.labels.schema(), usage: this.labels.usage() };
+      case 'labels.setSchema': return this.labels.setSchema(i.schema);
+      case 'labels.profile': return this.labels.profile();
+      case 'labels.setProfile': return this.labels.setProfile(input as { name?: string; blinded?: boolean; autoAdvance?: boolean });
+      case 'labels.status': return this.labels.status();
+      case 'labels.queue': return this.labels.queue(i.group as string, i.queue as QueueName, i.offset as number, i.limit as number);
+      case 'labels.item': return this.labels.item(i.level as Level, i.itemId as number, i.reveal as boolean);
+      case 'labels.set': return this.labels.set(i.level as Level, i.itemId as number, i.group as string, i.labels as string[], i.revealed as boolean);
+      case 'labels.accept': return this.labels.accept(i.level as Level, i.itemId as number, i.group as string, i.labels as string[]);
+      case 'labels.acceptMany': return this.labels.acceptMany(i.group as string, i.items as { level: Level; itemId: number; labels: string[] }[]);
+      case 'labels.reject': return this.labels.reject(i.level as Level, i.itemId as number, i.group as string, i.label as string);
+      case 'labels.clear': return this.labels.clear(i.level as Level, i.itemId as number, i.group as string);
+      case 'labels.flag': return this.labels.flag(i.level as Level, i.itemId as number, i.flagged as boolean);
+      case 'labels.note': return this.labels.note(i.level as Level, i.itemId as number, i.note as string);
+      case 'labels.undo': return this.labels.undo();
+      case 'labels.redo': return this.labels.redo();
+      case 'labels.history': return this.labels.history(i.studyId as number);
+      case 'labels.stats': return this.labels.stats();
     }
     const never: never = name;
     throw new LightboxError('unknown-call', `unknown call ${String(never)}`);
@@ -165,6 +192,7 @@ export class Lightbox {
 
   async close(): Promise<void> {
     await this.imports.stop();
+    await this.labels.close();
     await this.embeddings.stop();
     this.listeners.clear();
     this.store.close();

@@ -2,6 +2,9 @@
 // push is declared here once, with runtime schemas; both hosts (Electron IPC, loopback HTTP/WebSocket) and the
 // renderer client derive their types and channel names from this file and nowhere else.
 import { z } from 'zod';
+import { LEVELS, LabelSchema } from './label-schema.ts';
+
+export { LabelSchema } from './label-schema.ts';
 
 // ---- domain records (results) ----
 
@@ -133,12 +136,156 @@ export type Neighbour = z.infer<typeof Neighbour>;
 /** Largest image the renderer may send for embedding; it is resized to the model's input anyway. */
 export const MAX_PIXELS_SIDE = 512;
 
+// ---- labels ----
+
+export const SUGGESTION_SOURCES = ['zero-shot', 'knn', 'adapter'] as const;
+export const QUEUES = ['uncertain', 'confident', 'errors', 'unlabelled', 'flagged'] as const;
+export type QueueName = (typeof QUEUES)[number];
+
+export const Suggestion = z.object({
+  /** The suggested value: one most specific label (single-choice), or every label above 0.5 (multi-label). */
+  labels: z.array(z.string()),
+  /** The probability of the suggested label (single-choice), or the mean certainty of the decisions (multi-label). */
+  probability: z.number(),
+  source: z.enum(SUGGESTION_SOURCES),
+  modelName: z.string(),
+  modelSha256: z.string(),
+  detail: z.string(),
+  /** Every label of the group with its probability (a parent's includes its children's), highest first. */
+  ranked: z.array(z.object({ label: z.string(), probability: z.number() })),
+});
+export type Suggestion = z.infer<typeof Suggestion>;
+
+export const ItemImages = z.array(z.object({ instanceId: z.number().int(), frames: z.number().int() }));
+
+export const ItemView = z.object({
+  level: z.enum(LEVELS),
+  itemId: z.number().int(),
+  itemUid: z.string(),
+  studyId: z.number().int(),
+  title: z.string(),
+  images: ItemImages,
+  flagged: z.boolean(),
+  note: z.string(),
+  groups: z.array(z.object({
+    key: z.string(),
+    /** null: not labelled yet; [] in a multi-label group: the reader decided none apply. */
+    labels: z.array(z.string()).nullable(),
+    rejected: z.array(z.string()),
+    suggestion: Suggestion.nullable(),
+    /** Blinded first read: a suggestion exists but stays hidden until the reader commits or reveals it. */
+    hidden: z.boolean(),
+  })),
+});
+export type ItemView = z.infer<typeof ItemView>;
+
+export const QueueItem = z.object({
+  level: z.enum(LEVELS),
+  itemId: z.number().int(),
+  studyId: z.number().int(),
+  title: z.string(),
+  /** Why this item is here, in words. */
+  reason: z.string(),
+  score: z.number().nullable(),
+  images: ItemImages,
+});
+export type QueueItem = z.infer<typeof QueueItem>;
+
+export const LabelEvent = z.object({
+  id: z.number().int(),
+  at: z.string(),
+  annotator: z.string(),
+  action: z.string(),
+  level: z.enum(LEVELS),
+  itemUid: z.string(),
+  group: z.string(),
+  field: z.string(),
+  value: z.unknown(),
+  previous: z.unknown(),
+  source: z.string(),
+  suggested: z.string(),
+  suggestionSource: z.string(),
+  modelSha256: z.string(),
+  modelDetail: z.string(),
+  score: z.number().nullable(),
+  blinded: z.boolean(),
+  reverts: z.number().int().nullable(),
+  batch: z.number().int().nullable(),
+});
+export type LabelEvent = z.infer<typeof LabelEvent>;
+
+export const LabelAck = z.object({ eventId: z.number().int(), at: z.string(), item: ItemView });
+export type LabelAck = z.infer<typeof LabelAck>;
+
+export const Profile = z.object({
+  /** Who the label events name: a stable local id. */
+  annotator: z.string(),
+  name: z.string(),
+  /** Blinded first read: hide suggestions until the reader has committed a label or asks for them. */
+  blinded: z.boolean(),
+  /** Go to the next item as soon as a label is set or accepted. */
+  autoAdvance: z.boolean(),
+});
+export type Profile = z.infer<typeof Profile>;
+
+const Accuracy = z.number().nullable();
+export const LabelStatus = z.object({
+  model: z.object({ name: z.string(), sha256: z.string(), zeroShot: z.boolean() }).nullable(),
+  /** Increases each time refreshed suggestions and queues are published. */
+  version: z.number().int(),
+  refreshing: z.boolean(),
+  message: z.string(),
+  groups: z.array(z.object({
+    key: z.string(),
+    level: z.enum(LEVELS),
+    items: z.number().int(),
+    labelled: z.number().int(),
+    source: z.enum(SUGGESTION_SOURCES).nullable(),
+    accuracies: z.object({ zeroShot: Accuracy, knn: Accuracy, adapter: Accuracy }),
+    detail: z.string(),
+  })),
+});
+export type LabelStatus = z.infer<typeof LabelStatus>;
+
+export const LabelStats = z.object({
+  flagged: z.number().int(),
+  events: z.number().int(),
+  groups: z.array(z.object({
+    key: z.string(),
+    name: z.string(),
+    level: z.enum(LEVELS),
+    items: z.number().int(),
+    labelled: z.number().int(),
+    unlabelled: z.number().int(),
+    labels: z.array(z.object({
+      label: z.string(),
+      name: z.string(),
+      /** Set by hand / accepted from a suggestion (one by one or in bulk) / imported. */
+      manual: z.number().int(),
+      accepted: z.number().int(),
+      imported: z.number().int(),
+      /** Labelled items that are also flagged for a second opinion. */
+      flagged: z.number().int(),
+      /** Unlabelled items whose current suggestion is this label. */
+      suggested: z.number().int(),
+      /** Of the items with this label decided while a suggestion existed, the share where it agreed. */
+      agreement: z.number().nullable(),
+      decidedWithSuggestion: z.number().int(),
+    })),
+    curve: z.array(z.object({ labels: z.number().int(), source: z.string(), adapter: Accuracy, zeroShot: Accuracy, knn: Accuracy })),
+  })),
+});
+export type LabelStats = z.infer<typeof LabelStats>;
+
 export const RecentProject = z.object({ dir: z.string(), name: z.string(), openedAt: z.string() });
 
 // ---- calls: name -> input schema, result schema ----
 
 const Empty = z.object({}).strict();
 const Id = z.number().int().positive();
+const GroupKey = z.string().min(1).max(64);
+const LabelKey = z.string().min(1).max(64);
+const Item = { level: z.enum(LEVELS), itemId: Id };
 
 export const WorklistQuery = z
   .object({
@@ -217,6 +364,54 @@ export const calls = {
       neighbours: z.array(Neighbour),
     }),
   },
+  'labels.schema': {
+    input: Empty,
+    result: z.object({ schema: LabelSchema, version: z.number().int(), usage: z.record(z.string(), z.record(z.string(), z.number().int())) }),
+  },
+  'labels.setSchema': { input: z.object({ schema: z.unknown() }).strict(), result: z.object({ version: z.number().int() }) },
+  'labels.profile': { input: Empty, result: Profile },
+  'labels.setProfile': {
+    input: z.object({ name: z.string().trim().min(1).max(100).optional(), blinded: z.boolean().optional(), autoAdvance: z.boolean().optional() }).strict(),
+    result: Profile,
+  },
+  'labels.status': { input: Empty, result: LabelStatus },
+  'labels.queue': {
+    input: z.object({ group: GroupKey, queue: z.enum(QUEUES), offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(500).default(50) }).strict(),
+    result: z.object({ total: z.number().int(), version: z.number().int(), items: z.array(QueueItem) }),
+  },
+  'labels.item': { input: z.object({ ...Item, reveal: z.boolean().default(false) }).strict(), result: ItemView },
+  'labels.set': {
+    input: z.object({
+      ...Item,
+      group: GroupKey,
+      /** The chosen labels (parents are implied); exactly one in a single-choice group, any number (even none) in a multi-label one. */
+      labels: z.array(LabelKey).max(100),
+      /** Whether the suggestion was on screen when the reader decided (false in a blinded read). */
+      revealed: z.boolean().default(true),
+    }).strict(),
+    result: LabelAck,
+  },
+  'labels.accept': {
+    input: z.object({ ...Item, group: GroupKey, /** The suggestion as the reader saw it: refused if it has changed since. */ labels: z.array(LabelKey).max(100) }).strict(),
+    result: LabelAck,
+  },
+  'labels.acceptMany': {
+    input: z.object({ group: GroupKey, items: z.array(z.object({ ...Item, labels: z.array(LabelKey).max(100) }).strict()).min(1).max(500) }).strict(),
+    result: z.object({
+      accepted: z.number().int(),
+      eventIds: z.array(z.number().int()),
+      /** Items not accepted (their suggestion changed since it was shown, or they are already labelled), with why. */
+      skipped: z.array(z.object({ itemId: z.number().int(), reason: z.string() })),
+    }),
+  },
+  'labels.reject': { input: z.object({ ...Item, group: GroupKey, label: LabelKey }).strict(), result: LabelAck },
+  'labels.clear': { input: z.object({ ...Item, group: GroupKey }).strict(), result: LabelAck },
+  'labels.flag': { input: z.object({ ...Item, flagged: z.boolean() }).strict(), result: LabelAck },
+  'labels.note': { input: z.object({ ...Item, note: z.string().max(5000) }).strict(), result: LabelAck },
+  'labels.undo': { input: Empty, result: z.object({ event: LabelEvent.nullable(), item: ItemView.nullable() }) },
+  'labels.redo': { input: Empty, result: z.object({ event: LabelEvent.nullable(), item: ItemView.nullable() }) },
+  'labels.history': { input: z.object({ studyId: Id }).strict(), result: z.array(LabelEvent) },
+  'labels.stats': { input: Empty, result: LabelStats },
 } as const;
 
 export type CallName = keyof typeof calls;
@@ -228,6 +423,8 @@ export type CallResult<N extends CallName> = z.infer<(typeof calls)[N]['result']
 export const events = {
   'job.progress': JobProgress,
   'project.changed': z.object({ reason: z.string() }),
+  /** Labels changed or refreshed suggestions and queues were published (`version` as in labels.status). */
+  'labels.changed': z.object({ version: z.number().int(), reason: z.string() }),
 } as const;
 export type EventName = keyof typeof events;
 export type EventPayload<N extends EventName> = z.infer<(typeof events)[N]>;
@@ -240,6 +437,8 @@ export const ErrorCode = z.enum([
   'not-found',
   'busy',
   'unauthorized',
+  /** The thing acted on changed since it was shown (a refreshed suggestion, a label someone else set). */
+  'conflict',
   'internal',
   'io',
 ]);

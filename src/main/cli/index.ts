@@ -6,6 +6,7 @@ import { LightboxError } from '../../shared/contract.ts';
 import type { JobProgress } from '../../shared/contract.ts';
 import { Lightbox, lightboxHome } from '../app.ts';
 import { generateDemoProjectData } from '../demo/demo-data.ts';
+import { DEMO_SCHEMA } from '../../shared/label-schema.ts';
 import { importFolder } from '../dicom/import-service.ts';
 import { startHttpHost } from '../hosts/http-host.ts';
 
@@ -16,6 +17,8 @@ const USAGE = `usage: lightbox <command> [options]
   demo --project <dir> [--count N] [--json]  generate the synthetic demo set and import it
   embed --project <dir> [--model builtin|<package dir>] [--provider auto|cpu|cuda|dml|coreml] [--batch N] [--json]
                                              embed every image not yet embedded with this model (resumable)
+  labels --project <dir> [--json]            counts per label and status (by hand, accepted, imported, flagged,
+                                             suggested), per label group, with the suggestion source in use
   serve [--project <dir>] [--port N]         serve the workstation UI on 127.0.0.1 (default: the demo project)
 
 A project is a folder holding lightbox.db; it is created on first import.`;
@@ -148,6 +151,53 @@ export async function ensureDemoProject(dir: string, count: number | undefined, 
   });
   if (!json && process.stderr.isTTY) process.stderr.write('\n');
   await runImport(dir, dataDir, json);
+  // A demo project starts with a label schema (chest radiograph findings), so labelling works out of the box.
+  const app = Lightbox.open(dir);
+  try {
+    if (app.labels.schema().version === 0) app.labels.setSchema(DEMO_SCHEMA);
+  } finally {
+    await app.close();
+  }
+}
+
+async function runLabels(args: Args, json: boolean): Promise<void> {
+  const app = Lightbox.open(requireProject(args));
+  try {
+    // Counts of suggested labels need current suggestions: wait for one refresh.
+    app.labels.requestRefresh('cli');
+    await app.labels.whenIdle();
+    const stats = app.labels.stats();
+    const status = app.labels.status();
+    const out = {
+      project: app.store.dir,
+      events: stats.events,
+      flagged: stats.flagged,
+      model: status.model,
+      groups: stats.groups.map((g) => {
+        const st = status.groups.find((x) => x.key === g.key);
+        return {
+          key: g.key, name: g.name, level: g.level, items: g.items, labelled: g.labelled, unlabelled: g.unlabelled,
+          source: st?.source ?? null, accuracies: st?.accuracies ?? null,
+          labels: g.labels.map(({ label, name, manual, accepted, imported, flagged, suggested, agreement }) => ({ label, name, manual, accepted, imported, flagged, suggested, agreement })),
+        };
+      }),
+    };
+    if (json) {
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+      return;
+    }
+    if (out.groups.length === 0) console.log('No label schema yet: define one in the workstation (Label → Schema) or with labels.setSchema.');
+    for (const g of out.groups) {
+      console.log(`${g.name} (${g.key}, ${g.level}): ${g.labelled} of ${g.items} labelled; suggestions: ${g.source ?? 'none'}`);
+      console.log('  label              by hand  accepted  imported  flagged  suggested  agreement');
+      for (const l of g.labels) {
+        console.log(`  ${l.name.padEnd(18)} ${String(l.manual).padStart(7)} ${String(l.accepted).padStart(9)} ${String(l.imported).padStart(9)} ${String(l.flagged).padStart(8)} ${String(l.suggested).padStart(10)}  ${l.agreement === null ? '–' : `${Math.round(l.agreement * 100)} %`}`);
+      }
+    }
+    console.log(`${out.events} label events; ${out.flagged} items flagged for a second opinion`);
+  } finally {
+    await app.close();
+  }
 }
 
 async function serve(projectDir: string, port: number): Promise<void> {
@@ -202,6 +252,7 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'embed': return await runEmbed(args, json);
+      case 'labels': await runLabels(args, json); return 0;
       case 'serve': {
         const dir = flag(args, 'project') ? path.resolve(flag(args, 'project')!) : defaultDemoProject();
         if (!flag(args, 'project') && !fs.existsSync(path.join(dir, 'lightbox.db'))) await ensureDemoProject(dir, undefined, false);

@@ -158,7 +158,7 @@ export async function startHttpHost(app: Lightbox, opts: HttpHostOptions = {}): 
           return sendError(res, 400, { code: 'bad-request', message: `body is not JSON: ${e instanceof Error ? e.message : String(e)}` });
         }
         const response = await app.call(decodeURIComponent(url.pathname.slice(channels.httpCallPrefix.length)), input);
-        const status = response.ok ? 200 : { 'bad-request': 400, 'unknown-call': 404, 'not-found': 404, busy: 409, unauthorized: 401, internal: 500, io: 500 }[response.error.code];
+        const status = response.ok ? 200 : { 'bad-request': 400, 'unknown-call': 404, 'not-found': 404, busy: 409, conflict: 409, unauthorized: 401, internal: 500, io: 500 }[response.error.code];
         return sendJson(res, status, response);
       }
       const inst = url.pathname.match(/^\/api\/instances\/(\d{1,15})\/file$/);

@@ -43,9 +43,9 @@ export class WorkerRpc {
 
 /**
  * Worker entry points sit next to this file: run from source (Node's type stripping, the CLI and tests) they are
- * the `.ts` files; in the Electron build electron-vite emits them as `.js` entries beside the bundled main.
+ * the `.ts` files beside the caller (`from`, its import.meta.url); in the Electron build electron-vite emits them as `.js` entries beside the bundled main.
  */
-export function workerUrl(name: string): URL {
-  const fromSource = import.meta.url.endsWith('.ts');
-  return new URL(`./${name}.${fromSource ? 'ts' : 'js'}`, import.meta.url);
+export function workerUrl(name: string, from: string = import.meta.url): URL {
+  const fromSource = from.endsWith('.ts');
+  return new URL(`./${name}.${fromSource ? 'ts' : 'js'}`, from);
 }

@@ -110,6 +110,71 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (model_pk, instance_pk)
   ) WITHOUT ROWID;
   `,
+  /* 3: labels. label_events is the record: append-only (triggers refuse UPDATE and DELETE), one row per human
+     action with who, when, what, the value before, and the suggestion (source, model, score) shown at the time.
+     Items are named by UID so labels survive a re-import. label_state is derived from the events (rebuildable);
+     label_schemas keeps every version of the schema; label_model_runs is the learning curve. */ `
+  CREATE TABLE label_schemas (
+    id INTEGER PRIMARY KEY,
+    schema TEXT NOT NULL,
+    annotator TEXT NOT NULL,
+    at TEXT NOT NULL
+  );
+
+  CREATE TABLE label_events (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    annotator TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('set', 'accept', 'bulk-accept', 'reject', 'clear', 'flag', 'note', 'undo', 'redo', 'import')),
+    level TEXT NOT NULL CHECK (level IN ('study', 'series', 'image')),
+    item_uid TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    field TEXT NOT NULL CHECK (field IN ('labels', 'rejected', 'flagged', 'note')),
+    value TEXT NOT NULL,
+    previous TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('manual', 'suggestion', 'bulk', 'imported')),
+    suggested TEXT NOT NULL DEFAULT '',
+    suggestion_source TEXT NOT NULL DEFAULT '',
+    model_sha256 TEXT NOT NULL DEFAULT '',
+    model_detail TEXT NOT NULL DEFAULT '',
+    score REAL,
+    blinded INTEGER NOT NULL DEFAULT 0,
+    reverts INTEGER REFERENCES label_events(id),
+    -- Events written together (a bulk accept, its undo) share the id of the first: undo and redo treat them as one.
+    batch INTEGER
+  );
+  CREATE INDEX label_events_item ON label_events(level, item_uid);
+  CREATE INDEX label_events_annotator ON label_events(annotator, id);
+  CREATE TRIGGER label_events_no_update BEFORE UPDATE ON label_events
+    BEGIN SELECT RAISE(ABORT, 'label_events is append-only: record a new event instead'); END;
+  CREATE TRIGGER label_events_no_delete BEFORE DELETE ON label_events
+    BEGIN SELECT RAISE(ABORT, 'label_events is append-only: record a new event instead'); END;
+
+  CREATE TABLE label_state (
+    level TEXT NOT NULL,
+    item_uid TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    labels TEXT NOT NULL DEFAULT 'null',
+    rejected TEXT NOT NULL DEFAULT '[]',
+    flagged INTEGER NOT NULL DEFAULT 0,
+    note TEXT NOT NULL DEFAULT '',
+    last_event INTEGER NOT NULL,
+    PRIMARY KEY (level, item_uid, group_key)
+  ) WITHOUT ROWID;
+  CREATE INDEX label_state_group ON label_state(group_key, level);
+
+  CREATE TABLE label_model_runs (
+    id INTEGER PRIMARY KEY,
+    group_key TEXT NOT NULL,
+    labels INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    adapter_accuracy REAL,
+    zero_shot_accuracy REAL,
+    knn_accuracy REAL,
+    model_sha256 TEXT NOT NULL,
+    at TEXT NOT NULL
+  );
+  `,
 ];
 
 export const schemaVersion = migrations.length;
