@@ -231,7 +231,7 @@ export class LabelService {
     }
     this.publishedSeq = Math.max(this.publishedSeq, seqAtStart);
     this.version++;
-    this.onChange(this.version, validate ? `${reason}: validated` : reason);
+    this.onChange(this.version, `${validate ? 'validated' : 'suggestions'}: ${reason}`);
   }
 
   private jobFor(g: LabelGroup, model: ModelIndex): GroupJob {
@@ -444,7 +444,7 @@ export class LabelService {
       else m.set(e.itemUid, e.value as string[]);
     }
     this.seq++;
-    this.onChange(this.version, 'labels');
+    this.onChange(this.version, 'saved');
     this.requestRefresh('labels');
   }
 

@@ -3,6 +3,7 @@ import type { ProjectInfo } from '../../shared/contract.ts';
 import { api } from './api/client.ts';
 import { EmbedBar } from './components/EmbedBar.tsx';
 import { ImportPanel } from './components/ImportPanel.tsx';
+import { LabelView } from './components/LabelView.tsx';
 import { StudyView } from './components/StudyView.tsx';
 import { Worklist } from './components/Worklist.tsx';
 
@@ -10,6 +11,7 @@ export function App() {
   const [info, setInfo] = useState<ProjectInfo | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [studyId, setStudyId] = useState<number | null>(null);
+  const [labelling, setLabelling] = useState(false);
   const [showImport, setShowImport] = useState(false);
   const [version, setVersion] = useState(0);
 
@@ -23,7 +25,7 @@ export function App() {
   return (
     <div className="app">
       <header className="topbar">
-        <button className="brand" onClick={() => setStudyId(null)} title="Back to the worklist">Lightbox</button>
+        <button className="brand" onClick={() => { setStudyId(null); setLabelling(false); }} title="Back to the worklist">Lightbox</button>
         {info && (
           <span className="project" data-testid="project-summary">
             {info.name} · {info.patients} patients · {info.studies} studies · {info.series} series · {info.instances} instances
@@ -32,6 +34,9 @@ export function App() {
         )}
         <span className="spacer" />
         <EmbedBar />
+        <button onClick={() => { setLabelling((v) => !v); setStudyId(null); }} aria-pressed={labelling} data-testid="open-label" title="Label studies with suggestions, from the keyboard">
+          {labelling ? 'Worklist' : 'Label'}
+        </button>
         <span className="host" title="How this window talks to Lightbox">{api.host === 'electron' ? 'desktop' : 'browser host'}</span>
         <button onClick={() => setShowImport(true)} data-testid="open-import">Import folder…</button>
       </header>
@@ -43,9 +48,11 @@ export function App() {
         </div>
       )}
       <main className="content">
-        {studyId === null
-          ? <Worklist version={version} onOpen={setStudyId} />
-          : <StudyView key={studyId} studyId={studyId} onClose={() => setStudyId(null)} onOpenStudy={setStudyId} />}
+        {studyId !== null
+          ? <StudyView key={studyId} studyId={studyId} onClose={() => setStudyId(null)} onOpenStudy={setStudyId} />
+          : labelling
+            ? <LabelView onOpenStudy={setStudyId} />
+            : <Worklist version={version} onOpen={setStudyId} />}
       </main>
       {showImport && <ImportPanel onClose={() => { setShowImport(false); refresh(); }} />}
       <footer className="footer">For research use only. Not a medical device; not for diagnosis.</footer>

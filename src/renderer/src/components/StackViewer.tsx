@@ -15,6 +15,8 @@ interface Props {
   onInstance: (instanceId: number) => void;
   /** Called with what the viewport shows (after window/level, zoom and pan), as RGB pixels. */
   onSnapshot?: (snap: Snapshot) => void;
+  /** Digit keys pick window presets; off where digits mean something else (label shortcuts). */
+  presetKeys?: boolean;
 }
 
 export interface Snapshot { width: number; height: number; rgb: Uint8Array }
@@ -55,7 +57,7 @@ function snapshot(vp: Types.IStackViewport, side: number): Snapshot | null {
   return { width, height, rgb };
 }
 
-export function StackViewer({ images, modality, onInstance, onSnapshot }: Props) {
+export function StackViewer({ images, modality, onInstance, onSnapshot, presetKeys = true }: Props) {
   const element = useRef<HTMLDivElement>(null);
   const viewportRef = useRef<Types.IStackViewport | null>(null);
   const [index, setIndex] = useState(0);
@@ -158,7 +160,8 @@ export function StackViewer({ images, modality, onInstance, onSnapshot }: Props)
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
-      if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
+      if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLTextAreaElement) return;
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
       if (e.key === 's' && onSnapshot) { findSimilar(); return; }
       if (e.key === 'ArrowDown' || e.key === 'PageDown' || e.key === 'j') { scroll(e.key === 'PageDown' ? 10 : 1); e.preventDefault(); }
       else if (e.key === 'ArrowUp' || e.key === 'PageUp' || e.key === 'k') { scroll(e.key === 'PageUp' ? -10 : -1); e.preventDefault(); }
@@ -166,7 +169,7 @@ export function StackViewer({ images, modality, onInstance, onSnapshot }: Props)
       else if (e.key === 'End') scroll(images.length);
       else if (e.key === 'i') invert();
       else if (e.key === 'r') reset();
-      else {
+      else if (presetKeys) {
         const p = VOI_PRESETS.find((x) => x.key === e.key);
         if (p) preset(p.width, p.center);
       }

@@ -1,6 +1,6 @@
 // The one place Cornerstone3D is initialised and its engine kept. React components hold a ref to an element and
 // enable/disable viewports through these functions in effects.
-import { Enums, RenderingEngine, init as initCore, utilities } from '@cornerstonejs/core';
+import { Enums, RenderingEngine, imageLoader, init as initCore, utilities } from '@cornerstonejs/core';
 import type { Types } from '@cornerstonejs/core';
 import { init as initLoader } from '@cornerstonejs/dicom-image-loader';
 import {
@@ -63,6 +63,12 @@ export function resizeViewports(): void {
 export async function renderThumbnail(canvas: HTMLCanvasElement, imageId: string): Promise<void> {
   await initCornerstone();
   await utilities.loadImageToCanvas({ canvas, imageId, thumbnail: true });
+}
+
+/** Loads images into Cornerstone's cache ahead of time (the next item in a labelling queue), so it shows at once. */
+export async function prefetchImages(imageIds: string[]): Promise<void> {
+  await initCornerstone();
+  await Promise.all(imageIds.map((id) => imageLoader.loadAndCacheImage(id).catch(() => undefined)));
 }
 
 export { Enums as CoreEnums };

@@ -1,0 +1,125 @@
+// Panels of the labelling view: the per-study history (the audit trail), progress and quality (counts per label
+// and status, agreement with suggestions, the learning curve), and the keyboard help.
+import { useEffect, useState } from 'react';
+import type { LabelEvent, LabelSchema, LabelStats } from '../../../shared/contract.ts';
+import { RESERVED_KEYS } from '../../../shared/label-schema.ts';
+import { api } from '../api/client.ts';
+
+function describe(e: LabelEvent, schema: LabelSchema | null): string {
+  const g = schema?.groups.find((x) => x.key === e.group);
+  const name = (k: string): string => g?.labels.find((l) => l.key === k)?.name ?? k;
+  const v = (x: unknown): string => (x === null ? '(none)' : Array.isArray(x) ? (x.length ? x.map((k) => name(String(k))).join(', ') : 'none of these') : typeof x === 'boolean' ? (x ? 'flagged' : 'not flagged') : `"${String(x)}"`);
+  return `${g?.name ?? (e.field === 'note' ? 'Note' : 'Flag')}: ${v(e.previous)} → ${v(e.value)}`;
+}
+
+export function HistoryPanel({ studyId, refresh, schema }: { studyId: number; refresh: string; schema: LabelSchema | null }) {
+  const [events, setEvents] = useState<LabelEvent[] | null>(null);
+  useEffect(() => {
+    api.call('labels.history', { studyId }).then(setEvents, () => setEvents([]));
+  }, [studyId, refresh]);
+  return (
+    <div className="history" data-testid="history">
+      <h4>History of this study</h4>
+      {events?.length === 0 && <div className="dim">No label events yet.</div>}
+      <ol>
+        {events?.slice().reverse().map((e) => (
+          <li key={e.id} data-testid="history-event" data-action={e.action}>
+            <div><strong>{e.action}</strong> {describe(e, schema)}</div>
+            <div className="dim">
+              #{e.id} · {new Date(e.at).toLocaleString()} · {e.annotator} · {e.source}
+              {e.suggested && ` · suggested ${e.suggested} (${e.suggestionSource} ${e.score?.toFixed(2) ?? ''}, model ${e.modelSha256.slice(0, 8)})`}
+              {e.blinded && ' · blinded'}{e.reverts !== null && ` · reverts #${e.reverts}`}
+            </div>
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
+
+/** Accuracy against number of labels, one line per source: an SVG, no chart library needed for three lines. */
+function Curve({ points }: { points: LabelStats['groups'][number]['curve'] }) {
+  if (points.length === 0) return <div className="dim">The learning curve appears after the first labels are validated.</div>;
+  const w = 360;
+  const h = 140;
+  const maxX = Math.max(...points.map((p) => p.labels), 10);
+  const x = (n: number): number => 30 + (n / maxX) * (w - 40);
+  const y = (a: number): number => h - 20 - a * (h - 30);
+  const line = (key: 'adapter' | 'zeroShot' | 'knn'): string => points.filter((p) => p[key] !== null).map((p) => `${x(p.labels)},${y(p[key]!)}`).join(' ');
+  return (
+    <svg width={w} height={h} className="curve" data-testid="learning-curve" role="img" aria-label="Cross-validated accuracy against the number of labels">
+      <line x1={30} y1={y(0)} x2={w - 10} y2={y(0)} stroke="#444" />
+      <line x1={30} y1={y(1)} x2={30} y2={y(0)} stroke="#444" />
+      {[0, 0.5, 1].map((a) => <text key={a} x={2} y={y(a) + 4} fill="#8a94a0" fontSize="10">{a.toFixed(1)}</text>)}
+      <text x={w - 60} y={h - 4} fill="#8a94a0" fontSize="10">{maxX} labels</text>
+      <polyline points={line('adapter')} fill="none" stroke="#4ea1ff" strokeWidth="2" />
+      <polyline points={line('zeroShot')} fill="none" stroke="#f0b44c" strokeWidth="2" />
+      <polyline points={line('knn')} fill="none" stroke="#7bd88f" strokeWidth="1.5" strokeDasharray="4 3" />
+      {(['adapter', 'zeroShot', 'knn'] as const).flatMap((k) => points.filter((p) => p[k] !== null).map((p) => (
+        <circle key={`${k}${p.labels}`} cx={x(p.labels)} cy={y(p[k]!)} r={2.5} fill={{ adapter: '#4ea1ff', zeroShot: '#f0b44c', knn: '#7bd88f' }[k]} />
+      )))}
+      <text x={40} y={12} fill="#4ea1ff" fontSize="10">adapter</text>
+      <text x={95} y={12} fill="#f0b44c" fontSize="10">zero-shot</text>
+      <text x={160} y={12} fill="#7bd88f" fontSize="10">kNN</text>
+    </svg>
+  );
+}
+
+export function StatsPanel({ onClose }: { onClose: () => void }) {
+  const [stats, setStats] = useState<LabelStats | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => { api.call('labels.stats', {}).then(setStats, (e: Error) => setError(e.message)); }, []);
+  return (
+    <div className="modal-backdrop" onClick={onClose}>
+      <div className="modal report" onClick={(e) => e.stopPropagation()} data-testid="stats-panel">
+        <h2>Labelling progress and quality</h2>
+        {error && <div className="banner error">{error}</div>}
+        {stats && <div className="dim">{stats.events} label events · {stats.flagged} items flagged for a second opinion</div>}
+        {stats?.groups.map((g) => (
+          <section key={g.key}>
+            <h3>{g.name} <span className="dim">({g.level}) · {g.labelled} of {g.items} labelled · {g.unlabelled} to go</span></h3>
+            <table>
+              <thead><tr><th>Label</th><th>By hand</th><th>Accepted</th><th>Imported</th><th>Flagged</th><th>Suggested (unlabelled)</th><th>Agreement with suggestion</th></tr></thead>
+              <tbody>
+                {g.labels.map((l) => (
+                  <tr key={l.label} data-testid="stats-row" data-label={l.label}>
+                    <td>{l.name}</td><td className="num">{l.manual}</td><td className="num">{l.accepted}</td><td className="num">{l.imported}</td><td className="num">{l.flagged}</td>
+                    <td className="num">{l.suggested}</td>
+                    <td className="num">{l.agreement === null ? '–' : `${Math.round(l.agreement * 100)} % of ${l.decidedWithSuggestion}`}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <Curve points={g.curve} />
+          </section>
+        ))}
+        <div className="row end"><button onClick={onClose}>Close (Esc)</button></div>
+      </div>
+    </div>
+  );
+}
+
+export function HelpOverlay({ schema, onClose }: { schema: LabelSchema | null; onClose: () => void }) {
+  const keys: [string, string][] = [
+    ['Enter or a', 'accept the suggestion of the active group'], ['x', 'reject the suggestion (the next best is shown)'],
+    ['n or →', 'next item'], ['p or ←', 'previous item'], ['z / Ctrl+Z', 'undo your last change'], ['y / Ctrl+Shift+Z', 'redo'],
+    ['f', 'flag for a second opinion'], ['e', 'write a note (Esc leaves it; it is saved)'], ['b', 'reveal a hidden suggestion (blinded read)'],
+    ['Tab', 'next label group at this level'], ['h', 'history of this study'], ['j / k, wheel', 'scroll slices'], ['i, r', 'invert, reset the view'], ['?', 'this help'],
+  ];
+  return (
+    <div className="modal-backdrop" onClick={onClose}>
+      <div className="modal" onClick={(e) => e.stopPropagation()} data-testid="help">
+        <h2>Keyboard</h2>
+        <table className="keys"><tbody>{keys.map(([k, d]) => <tr key={k}><td><kbd>{k}</kbd></td><td>{d}</td></tr>)}</tbody></table>
+        {schema?.groups.map((g) => (
+          <div key={g.key}>
+            <h3>{g.name}</h3>
+            <table className="keys"><tbody>{g.labels.filter((l) => l.shortcut).map((l) => <tr key={l.key}><td><kbd>{l.shortcut}</kbd></td><td>{l.name}</td></tr>)}</tbody></table>
+          </div>
+        ))}
+        <div className="dim">Keys reserved by the labelling view: {RESERVED_KEYS.join(' ')}</div>
+        <div className="row end"><button onClick={onClose}>Close (Esc)</button></div>
+      </div>
+    </div>
+  );
+}

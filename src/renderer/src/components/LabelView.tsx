@@ -1,0 +1,351 @@
+// The labelling view: a queue (with why each item is next), the item's images, and the label panel — run entirely
+// from the keyboard: a label's key sets it, Enter accepts the suggestion, x rejects it, n/p move, z/y undo/redo,
+// f flags, e writes a note, b reveals a hidden suggestion, ? lists every key. The next item is prefetched.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { CallResult, ItemView, LabelSchema, LabelStatus, Profile, QueueItem, QueueName, Suggestion } from '../../../shared/contract.ts';
+import { QUEUES } from '../../../shared/contract.ts';
+import { withAncestors } from '../../../shared/label-schema.ts';
+import type { LabelGroup } from '../../../shared/label-schema.ts';
+import { api } from '../api/client.ts';
+import { prefetchImages } from '../viewer/cornerstone.ts';
+import { HistoryPanel, HelpOverlay, StatsPanel } from './LabelPanels.tsx';
+import { SchemaEditor } from './SchemaEditor.tsx';
+import { StackViewer } from './StackViewer.tsx';
+
+const QUEUE_NAMES: Record<QueueName, string> = {
+  uncertain: 'Most uncertain first',
+  confident: 'Most confident first',
+  errors: 'Likely label errors',
+  unlabelled: 'Unlabelled',
+  flagged: 'Flagged',
+};
+
+function imageIds(item: { images: { instanceId: number; frames: number }[] }): string[] {
+  return item.images.flatMap((i) => (i.frames > 1 ? Array.from({ length: i.frames }, (_, f) => api.imageId(i.instanceId, f + 1)) : [api.imageId(i.instanceId)]));
+}
+
+const pct = (p: number): string => `${Math.round(p * 100)} %`;
+
+function GroupPanel({ group, view, active, onSet, onAccept, onReject }: {
+  group: LabelGroup;
+  view: ItemView['groups'][number];
+  active: boolean;
+  onSet: (labels: string[]) => void;
+  onAccept: (s: Suggestion) => void;
+  onReject: (label: string) => void;
+}) {
+  const s = view.suggestion;
+  const prob = new Map(s?.ranked.map((r) => [r.label, r.probability]) ?? []);
+  const chosen = new Set(view.labels ?? []);
+  const toggle = (key: string): void => {
+    if (group.kind === 'single') onSet([key]);
+    else onSet(chosen.has(key) ? [...chosen].filter((k) => k !== key && !withAncestors(group, k).includes(key)) : [...chosen, key]);
+  };
+  const name = (k: string): string => group.labels.find((l) => l.key === k)?.name ?? k;
+  return (
+    <section className={`label-group ${active ? 'active' : ''}`} data-testid="label-group" data-group={group.key}>
+      <h4>{group.name} <span className="dim">{group.kind === 'single' ? 'one of' : 'any of'}</span></h4>
+      {s && (
+        <div className="suggestion" data-testid="suggestion" data-labels={s.labels.join(',')} data-source={s.source}>
+          <span>Suggested: <strong>{s.labels.length ? s.labels.map(name).join(', ') : 'none of these'}</strong> {pct(s.probability)} · {s.source}</span>
+          {active && <>
+            <button onClick={() => onAccept(s)} data-testid="accept" title="Accept the suggestion (Enter or a)">Accept ⏎</button>
+            {s.labels[0] && <button onClick={() => onReject(s.labels[0]!)} data-testid="reject" title="Reject this suggestion (x)">Reject x</button>}
+          </>}
+        </div>
+      )}
+      {view.hidden && <div className="suggestion dim" data-testid="suggestion-hidden">Suggestion hidden (blinded first read): decide, or press b to reveal it.</div>}
+      {!s && !view.hidden && <div className="suggestion dim">No suggestion for this item yet.</div>}
+      {view.rejected.length > 0 && <div className="dim">Rejected: {view.rejected.map(name).join(', ')}</div>}
+      <div className="label-buttons">
+        {group.labels.map((l) => {
+          const depth = withAncestors(group, l.key).length - 1;
+          const p = prob.get(l.key);
+          return (
+            <button key={l.key} className={`label-button ${chosen.has(l.key) ? 'chosen' : ''}`} style={{ marginLeft: depth * 14 }} aria-pressed={chosen.has(l.key)}
+              onClick={() => toggle(l.key)} data-testid="label-button" data-label={l.key} title={l.prompt || l.name}>
+              {l.shortcut && <kbd>{l.shortcut}</kbd>}
+              <span className="grow">{l.name}</span>
+              {p !== undefined && <span className="prob"><span style={{ width: `${Math.round(p * 100)}%` }} /></span>}
+              {p !== undefined && <span className="dim num">{pct(p)}</span>}
+            </button>
+          );
+        })}
+        {group.kind === 'multi' && <button className={`label-button ${view.labels?.length === 0 ? 'chosen' : ''}`} onClick={() => onSet([])} data-testid="label-none">None of these</button>}
+      </div>
+    </section>
+  );
+}
+
+export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => void }) {
+  const [schema, setSchema] = useState<LabelSchema | null>(null);
+  const [profile, setProfile] = useState<Profile | null>(null);
+  const [status, setStatus] = useState<LabelStatus | null>(null);
+  const [groupKey, setGroupKey] = useState<string>('');
+  const [queue, setQueue] = useState<QueueName>('uncertain');
+  const [current, setCurrent] = useState<QueueItem | null>(null);
+  const [upcoming, setUpcoming] = useState<QueueItem[]>([]);
+  const [back, setBack] = useState<QueueItem[]>([]);
+  const [total, setTotal] = useState(0);
+  const [item, setItem] = useState<ItemView | null>(null);
+  const [reveal, setReveal] = useState(false);
+  const [activeIndex, setActiveIndex] = useState(0);
+  const [saved, setSaved] = useState<string>('');
+  const [error, setError] = useState<string | null>(null);
+  const [panel, setPanel] = useState<'none' | 'help' | 'schema' | 'stats'>('none');
+  const [showHistory, setShowHistory] = useState(false);
+  const [note, setNote] = useState('');
+  const noteRef = useRef<HTMLTextAreaElement>(null);
+  const done = useRef(new Set<number>());
+
+  const loadSchema = useCallback(() => {
+    api.call('labels.schema', {}).then((r) => {
+      setSchema(r.schema);
+      setGroupKey((k) => (r.schema.groups.some((g) => g.key === k) ? k : r.schema.groups[0]?.key ?? ''));
+      if (r.schema.groups.length === 0) setPanel('schema');
+    }, (e: Error) => setError(e.message));
+  }, []);
+  useEffect(() => {
+    loadSchema();
+    api.call('labels.profile', {}).then(setProfile, (e: Error) => setError(e.message));
+    api.call('labels.status', {}).then(setStatus, () => {});
+  }, [loadSchema]);
+
+  const group = schema?.groups.find((g) => g.key === groupKey) ?? null;
+  const levelGroups = useMemo(() => (schema && group ? schema.groups.filter((g) => g.level === group.level) : []), [schema, group]);
+  const activeGroup = levelGroups[activeIndex % Math.max(1, levelGroups.length)] ?? group;
+
+  /** Fetches the queue; keeps the item on screen and leaves out items already decided in this session. */
+  const fetchQueue = useCallback((keepCurrent: boolean) => {
+    if (!groupKey) return;
+    api.call('labels.queue', { group: groupKey, queue, limit: 60 }).then((r) => {
+      setTotal(r.total);
+      setCurrent((cur) => {
+        const keep = keepCurrent && cur ? cur : null;
+        const fresh = r.items.filter((x) => x.itemId !== keep?.itemId && !done.current.has(x.itemId));
+        setUpcoming(keep ? fresh : fresh.slice(1));
+        return keep ?? fresh[0] ?? null;
+      });
+    }, (e: Error) => setError(e.message));
+  }, [groupKey, queue]);
+
+  useEffect(() => {
+    done.current.clear();
+    setBack([]);
+    fetchQueue(false);
+  }, [fetchQueue]);
+
+  useEffect(() => api.on('labels.changed', (e) => {
+    api.call('labels.status', {}).then(setStatus, () => {});
+    if (e.reason !== 'saved') fetchQueue(true); // a published refresh: new order and reasons
+  }), [fetchQueue]);
+
+  const loadItem = useCallback((q: QueueItem | null, revealIt: boolean) => {
+    if (!q) { setItem(null); return; }
+    api.call('labels.item', { level: q.level, itemId: q.itemId, reveal: revealIt }).then((v) => { setItem(v); setNote(v.note); }, (e: Error) => setError(e.message));
+  }, []);
+  useEffect(() => {
+    setReveal(false);
+    setActiveIndex(0);
+    loadItem(current, false);
+  }, [current, loadItem]);
+
+  // Prefetch the next item's images so moving on is instant.
+  useEffect(() => {
+    const next = upcoming[0];
+    if (next) {
+      const ids = imageIds(next);
+      void prefetchImages(ids.slice(0, 1).concat(ids.length > 1 ? [ids[Math.floor(ids.length / 2)]!] : []));
+    }
+  }, [upcoming]);
+
+  const next = useCallback(() => {
+    setCurrent((cur) => {
+      if (cur) setBack((b) => [...b, cur]);
+      const [head, ...rest] = upcoming;
+      setUpcoming(rest);
+      if (rest.length < 5) setTimeout(() => fetchQueue(true), 0);
+      return head ?? null;
+    });
+  }, [upcoming, fetchQueue]);
+
+  const prev = useCallback(() => {
+    const last = back.at(-1);
+    if (!last) return;
+    setBack((b) => b.slice(0, -1));
+    setCurrent((cur) => { if (cur) setUpcoming((u) => [cur, ...u]); return last; });
+  }, [back]);
+
+  const acked = useCallback((r: CallResult<'labels.set'>, advance: boolean) => {
+    setItem(r.item);
+    setError(null);
+    if (r.eventId) setSaved(`Saved · event #${r.eventId}`);
+    done.current.add(r.item.itemId);
+    if (advance && profile?.autoAdvance) next();
+  }, [profile, next]);
+
+  const act = useCallback(<T,>(p: Promise<T>, then: (r: T) => void) => {
+    setSaved('Saving…');
+    p.then(then, (e: Error & { code?: string }) => {
+      setSaved('');
+      setError(e.message);
+      if (e.code === 'conflict' && current) loadItem(current, true);
+    });
+  }, [current, loadItem]);
+
+  const setLabels = (g: LabelGroup, labels: string[]): void => {
+    if (!item) return;
+    const view = item.groups.find((x) => x.key === g.key);
+    act(api.call('labels.set', { level: item.level, itemId: item.itemId, group: g.key, labels, revealed: !view?.hidden }), (r) => acked(r, g.kind === 'single'));
+  };
+  const accept = (g: LabelGroup, s: Suggestion): void => {
+    if (!item) return;
+    act(api.call('labels.accept', { level: item.level, itemId: item.itemId, group: g.key, labels: s.labels }), (r) => acked(r, true));
+  };
+  const reject = (g: LabelGroup, label: string): void => {
+    if (!item) return;
+    act(api.call('labels.reject', { level: item.level, itemId: item.itemId, group: g.key, label }), (r) => acked(r, false));
+  };
+  const undoRedo = (which: 'labels.undo' | 'labels.redo'): void => {
+    act(api.call(which, {}), (r) => {
+      if (!r.event) { setSaved(`Nothing to ${which === 'labels.undo' ? 'undo' : 'redo'}`); return; }
+      setSaved(`${which === 'labels.undo' ? 'Undone' : 'Redone'} · event #${r.event.id}`);
+      if (r.item && r.item.itemId === item?.itemId) setItem(r.item);
+      else if (r.item) {
+        // The undone action was on an earlier item: go back to it.
+        const it = r.item;
+        setCurrent((cur) => { if (cur) setUpcoming((u) => [cur, ...u]); return { level: it.level, itemId: it.itemId, studyId: it.studyId, title: it.title, reason: 'Back to the undone change', score: null, images: it.images }; });
+      }
+    });
+  };
+  const flag = (): void => {
+    if (!item) return;
+    act(api.call('labels.flag', { level: item.level, itemId: item.itemId, flagged: !item.flagged }), (r) => acked(r, false));
+  };
+  const saveNote = (): void => {
+    if (!item || note === item.note) return;
+    act(api.call('labels.note', { level: item.level, itemId: item.itemId, note }), (r) => acked(r, false));
+  };
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      // Typing in a field is not a command (a checkbox that was just clicked is not a field: keep the keys working).
+      const t = e.target;
+      if ((t instanceof HTMLInputElement && !['checkbox', 'radio', 'button'].includes(t.type)) || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement) {
+        if (e.key === 'Escape') (t as HTMLElement).blur();
+        return;
+      }
+      if (panel === 'schema' || panel === 'stats') { if (e.key === 'Escape') setPanel('none'); return; }
+      const key = e.key;
+      const ctrl = e.ctrlKey || e.metaKey;
+      if (ctrl && key.toLowerCase() === 'z') { undoRedo(e.shiftKey ? 'labels.redo' : 'labels.undo'); e.preventDefault(); return; }
+      if (ctrl && key.toLowerCase() === 'y') { undoRedo('labels.redo'); e.preventDefault(); return; }
+      if (ctrl || e.altKey) return;
+      if (key === '?') { setPanel((p) => (p === 'help' ? 'none' : 'help')); return; }
+      if (key === 'Escape') { setPanel('none'); return; }
+      if (key === 'n' || key === 'ArrowRight') { next(); e.preventDefault(); return; }
+      if (key === 'p' || key === 'ArrowLeft') { prev(); e.preventDefault(); return; }
+      if (key === 'z') { undoRedo('labels.undo'); return; }
+      if (key === 'y') { undoRedo('labels.redo'); return; }
+      if (key === 'f') { flag(); return; }
+      if (key === 'h') { setShowHistory((v) => !v); return; }
+      if (key === 'e') { noteRef.current?.focus(); e.preventDefault(); return; }
+      if (key === 'b') { setReveal(true); loadItem(current, true); return; }
+      if (key === 'Tab') { setActiveIndex((i) => (i + 1) % Math.max(1, levelGroups.length)); e.preventDefault(); return; }
+      if (!item || !activeGroup) return;
+      const view = item.groups.find((g) => g.key === activeGroup.key);
+      if ((key === 'Enter' || key === 'a') && view?.suggestion) { accept(activeGroup, view.suggestion); e.preventDefault(); return; }
+      if (key === 'x' && view?.suggestion?.labels[0]) { reject(activeGroup, view.suggestion.labels[0]); return; }
+      for (const g of levelGroups) {
+        const l = g.labels.find((x) => x.shortcut === key);
+        if (!l) continue;
+        const v = item.groups.find((x) => x.key === g.key);
+        const chosen = v?.labels ?? [];
+        setLabels(g, g.kind === 'single' ? [l.key] : chosen.includes(l.key) ? chosen.filter((k) => k !== l.key) : [...chosen, l.key]);
+        return;
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  });
+
+  const gStatus = status?.groups.find((g) => g.key === groupKey);
+  const images = useMemo(() => (item ? imageIds(item).map((imageId) => ({ imageId, instanceId: 0 })) : []), [item?.itemId, item?.level]); // eslint-disable-line react-hooks/exhaustive-deps
+  const onInstance = useCallback(() => {}, []);
+
+  return (
+    <section className="labelling" data-testid="label-view">
+      <div className="label-toolbar">
+        <select value={groupKey} onChange={(e) => setGroupKey(e.target.value)} data-testid="group-select" title="Label group">
+          {schema?.groups.map((g) => <option key={g.key} value={g.key}>{g.name} ({g.level})</option>)}
+        </select>
+        <select value={queue} onChange={(e) => setQueue(e.target.value as QueueName)} data-testid="queue-select" title="Queue">
+          {QUEUES.map((q) => <option key={q} value={q}>{QUEUE_NAMES[q]}</option>)}
+        </select>
+        {gStatus && (
+          <span className="dim" data-testid="label-progress">
+            {gStatus.labelled}/{gStatus.items} labelled · suggestions: {gStatus.source ?? 'none'}
+            {(gStatus.accuracies.adapter ?? gStatus.accuracies.zeroShot) !== null && ` · CV accuracy ${(['adapter', 'zeroShot', 'knn'] as const).filter((k) => gStatus.accuracies[k] !== null).map((k) => `${k === 'zeroShot' ? 'zero-shot' : k} ${pct(gStatus.accuracies[k]!)}`).join(', ')}`}
+          </span>
+        )}
+        <span className="spacer" />
+        {profile && <>
+          <label title="Hide suggestions until you have decided (against anchoring on the model)"><input type="checkbox" checked={profile.blinded} data-testid="blinded-toggle"
+            onChange={(e) => api.call('labels.setProfile', { blinded: e.target.checked }).then((p) => { setProfile(p); loadItem(current, false); })} /> Blinded first read</label>
+          <label title="Go to the next item after a label is set or accepted"><input type="checkbox" checked={profile.autoAdvance}
+            onChange={(e) => api.call('labels.setProfile', { autoAdvance: e.target.checked }).then(setProfile)} /> Auto-advance</label>
+          <span className="dim" title="Label events are recorded under this name">{profile.name}</span>
+        </>}
+        <button onClick={() => setPanel('stats')} data-testid="open-stats">Progress</button>
+        <button onClick={() => setPanel('schema')} data-testid="open-schema">Schema…</button>
+        <button onClick={() => setPanel('help')} title="Keyboard shortcuts (?)" data-testid="open-help">?</button>
+      </div>
+      {error && <div className="banner error" data-testid="label-error">{error}</div>}
+      {status?.message && <div className="banner" data-testid="label-message">{status.message}</div>}
+      <div className="label-body">
+        <aside className="queue" data-testid="queue">
+          <div className="dim">{QUEUE_NAMES[queue]}: {total} item{total === 1 ? '' : 's'}</div>
+          <ol>
+            {current && <li className="current" data-testid="queue-item" data-item-id={current.itemId}><div>{current.title}</div><div className="reason" data-testid="queue-reason">{current.reason}</div></li>}
+            {upcoming.slice(0, 30).map((q) => (
+              <li key={`${q.level}:${q.itemId}`} data-testid="queue-item" data-item-id={q.itemId}
+                onClick={() => { setCurrent((cur) => { if (cur) setBack((b) => [...b, cur]); return q; }); setUpcoming((u) => u.filter((x) => x !== q)); }}>
+                <div>{q.title}</div><div className="reason">{q.reason}</div>
+              </li>
+            ))}
+          </ol>
+          {!current && <div className="empty">Nothing in this queue. Try another queue, or define labels in the schema.</div>}
+        </aside>
+        {item && images.length > 0
+          ? <StackViewer key={`${item.level}:${item.itemId}`} images={images} modality="" onInstance={onInstance} presetKeys={false} />
+          : <div className="empty">{item ? 'This item has no images to show.' : ''}</div>}
+        <aside className="label-panel" data-testid="label-panel" data-item-id={item?.itemId ?? ''}>
+          {item && <>
+            <div className="item-title">
+              <strong>{item.title}</strong>
+              <button className="link" onClick={() => onOpenStudy(item.studyId)} title="Open the whole study">Open study</button>
+            </div>
+            {current && current.itemId === item.itemId && <div className="reason" data-testid="why">Why: {current.reason}</div>}
+            {levelGroups.map((g, i) => {
+              const view = item.groups.find((x) => x.key === g.key);
+              return view ? <GroupPanel key={g.key} group={g} view={view} active={g.key === activeGroup?.key || (i === 0 && !activeGroup)}
+                onSet={(labels) => setLabels(g, labels)} onAccept={(s) => accept(g, s)} onReject={(l) => reject(g, l)} /> : null;
+            })}
+            <div className="row">
+              <button onClick={flag} aria-pressed={item.flagged} data-testid="flag" className={item.flagged ? 'flagged' : ''}>{item.flagged ? '⚑ Flagged' : 'Flag for second opinion'} (f)</button>
+              <button onClick={() => undoRedo('labels.undo')} data-testid="undo" title="Undo (z or Ctrl+Z)">Undo</button>
+              <button onClick={() => undoRedo('labels.redo')} title="Redo (y or Ctrl+Shift+Z)">Redo</button>
+              <button onClick={() => setShowHistory((v) => !v)} aria-pressed={showHistory} data-testid="toggle-history">History (h)</button>
+            </div>
+            <textarea ref={noteRef} value={note} placeholder="Note (e to write, Esc to leave)" onChange={(e) => setNote(e.target.value)} onBlur={saveNote} data-testid="note" rows={2} />
+            <div className="saved" data-testid="saved">{saved}{reveal && ' · suggestion revealed'}</div>
+            {showHistory && <HistoryPanel studyId={item.studyId} refresh={saved} schema={schema} />}
+          </>}
+        </aside>
+      </div>
+      {panel === 'help' && <HelpOverlay schema={schema} onClose={() => setPanel('none')} />}
+      {panel === 'stats' && <StatsPanel onClose={() => setPanel('none')} />}
+      {panel === 'schema' && schema && <SchemaEditor schema={schema} onClose={() => setPanel('none')} onSaved={() => { loadSchema(); fetchQueue(false); }} />}
+    </section>
+  );
+}

@@ -1,0 +1,130 @@
+// Labelling in a real browser, from the keyboard alone: accept a suggestion (Enter), choose a label by its key,
+// undo and redo, flag, see why an item is queued, read the history, the help, a blinded read; then edit the schema.
+// Writes how long the next item took to show after a keypress (prefetched) to test-output/e2e/label-metrics.json.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lightbox } from '../../src/main/app.ts';
+import { generateDemoProjectData } from '../../src/main/demo/demo-data.ts';
+import { importFolder } from '../../src/main/dicom/import-service.ts';
+import type { HttpHost } from '../../src/main/hosts/http-host.ts';
+import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
+import { tempDir } from '../helpers.ts';
+import { OUT, openSession } from './browser.ts';
+
+process.env.LIGHTBOX_HOME = tempDir('lightbox-home-');
+
+let app: Lightbox;
+let host: HttpHost;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  const project = tempDir();
+  const { dataDir } = generateDemoProjectData(project, { count: 80, ctSeries: 0 });
+  app = Lightbox.open(project, { create: true });
+  await importFolder(app.store, dataDir);
+  await (await app.embeddings.start({ provider: 'cpu' })).done;
+  app.labels.setSchema(DEMO_SCHEMA);
+  await app.labels.whenIdle();
+  ({ host, browser, page } = await openSession(app));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await host?.close();
+  await app?.close();
+});
+
+const panelItem = async (): Promise<number> => Number(await page.getAttribute('[data-testid=label-panel]', 'data-item-id'));
+const stateOf = (studyId: number): string[] | null => app.labels.repo.state('study', app.labels.repo.uidOf('study', studyId)!, 'finding').labels;
+async function nextItemAfter(before: number): Promise<number> {
+  await page.waitForFunction((b) => Number(document.querySelector('[data-testid=label-panel]')?.getAttribute('data-item-id')) !== b, before);
+  return panelItem();
+}
+
+describe('labelling from the keyboard', () => {
+  it('accepts, chooses, undoes, redoes, flags and shows why and what happened — without the mouse', async () => {
+    await page.goto(host.startUrl);
+    await page.click('[data-testid=open-label]');
+    await page.waitForSelector('[data-testid=suggestion]');
+    await page.waitForSelector('[data-testid=viewport][data-rendered=true]');
+    expect(await page.textContent('[data-testid=why]')).toMatch(/^Why: Uncertain: .* vs .* \(zero-shot\)/);
+    expect(await page.locator('[data-testid=queue-item]').count()).toBeGreaterThan(10);
+
+    // Enter accepts the suggestion on screen and moves on.
+    const first = await panelItem();
+    const suggested = (await page.getAttribute('[data-testid=suggestion]', 'data-labels'))!.split(',');
+    await page.keyboard.press('Enter');
+    const second = await nextItemAfter(first);
+    expect(stateOf(first)).toEqual(expect.arrayContaining(suggested));
+    const accepted = app.labels.history(first).at(-1)!;
+    expect(accepted).toMatchObject({ action: 'accept', source: 'suggestion', suggestionSource: 'zero-shot' });
+
+    // A label's key sets it (its parent implied) and moves on; the time to the next image is recorded.
+    await page.waitForSelector('[data-testid=viewport][data-rendered=true]');
+    const t0 = Date.now();
+    await page.keyboard.press('4');
+    const third = await nextItemAfter(second);
+    await page.waitForSelector('[data-testid=viewport][data-rendered=true]');
+    const nextImageMs = Date.now() - t0;
+    expect(stateOf(second)).toEqual(['abnormal', 'effusion']);
+
+    // z undoes the last change (and goes back to that item); y redoes it.
+    await page.keyboard.press('z');
+    await page.waitForFunction((id) => document.querySelector('[data-testid=label-panel]')?.getAttribute('data-item-id') === String(id), second);
+    await page.waitForSelector('[data-testid=saved]:has-text("Undone")');
+    expect(stateOf(second)).toBeNull();
+    await page.keyboard.press('y');
+    await page.waitForSelector('[data-testid=saved]:has-text("Redone")');
+    expect(stateOf(second)).toEqual(['abnormal', 'effusion']);
+
+    // f flags for a second opinion; h shows the study's history, newest first.
+    await page.keyboard.press('f');
+    await page.waitForSelector('[data-testid=flag][aria-pressed=true]');
+    await page.keyboard.press('h');
+    await page.waitForSelector('[data-testid=history-event]');
+    const actions = await page.locator('[data-testid=history-event]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
+    expect(actions).toEqual(['flag', 'redo', 'undo', 'set']);
+
+    // ? lists every key, including the schema's label shortcuts.
+    await page.keyboard.press('?');
+    expect(await page.textContent('[data-testid=help]')).toContain('Pleural effusion');
+    await page.screenshot({ path: path.join(OUT, 'label-help.png') });
+    await page.keyboard.press('Escape');
+    expect(await page.locator('[data-testid=help]').count()).toBe(0);
+    await page.screenshot({ path: path.join(OUT, 'label-view.png') });
+    expect(third).not.toBe(second);
+    fs.writeFileSync(path.join(OUT, 'label-metrics.json'), JSON.stringify({ nextImageMs }, null, 2));
+  });
+
+  it('a blinded first read hides the suggestion until b reveals it', async () => {
+    await page.click('[data-testid=blinded-toggle]');
+    // The item on screen is labelled (its suggestion stays visible); the next one is not.
+    const before = await panelItem();
+    await page.keyboard.press('n');
+    await nextItemAfter(before);
+    await page.waitForSelector('[data-testid=suggestion-hidden]');
+    expect(await page.locator('[data-testid=suggestion]').count()).toBe(0);
+    await page.keyboard.press('b');
+    await page.waitForSelector('[data-testid=suggestion]');
+    await page.click('[data-testid=blinded-toggle]');
+  });
+
+  it('the schema editor saves a new group and refuses a reserved shortcut with the field named', async () => {
+    await page.click('[data-testid=open-schema]');
+    await page.click('[data-testid=add-group]');
+    const group = page.locator('[data-testid=schema-group]').last();
+    await group.locator('[data-testid=group-name]').fill('Devices');
+    await group.locator('[data-testid=label-name]').first().fill('Pacemaker');
+    await group.locator('[data-testid=label-shortcut]').first().fill('a');
+    await page.click('[data-testid=save-schema]');
+    expect(await page.textContent('[data-testid=schema-error]')).toMatch(/groups\.2\.labels\.0\.shortcut: "a" is reserved/);
+    await group.locator('[data-testid=label-shortcut]').first().fill('6');
+    await page.click('[data-testid=save-schema]');
+    await page.waitForSelector('[data-testid=schema-editor]', { state: 'detached' });
+    expect(app.labels.schema().schema.groups.map((g) => g.name)).toEqual(['Finding', 'Image quality', 'Devices']);
+    await page.waitForSelector('[data-testid=label-group][data-group=group-3]');
+  });
+});
