@@ -51,6 +51,7 @@ export class LabelService {
   private running: Promise<void> | null = null;
   private message = 'Suggestions appear once the project is embedded and has a label schema.';
   private labelledCache = new Map<string, Map<string, string[]>>();
+  private freshWaiters: { seq: number; resolve: () => void }[] = [];
   private closed = false;
 
   constructor(store: ProjectStore, embeddings: EmbedService, home: string, onChange: (version: number, reason: string) => void = () => {}) {
@@ -179,13 +180,25 @@ export class LabelService {
   requestRefresh(reason = 'labels'): void {
     if (this.closed) return;
     this.dirty = true;
-    this.running ??= this.loop(reason).finally(() => { this.running = null; });
+    this.running ??= this.loop(reason).finally(() => {
+      this.running = null;
+      this.settleWaiters(true); // nothing more will be published until the next change
+    });
   }
 
-  /** Resolves once suggestions reflect every label change made before the call. */
-  async whenFresh(): Promise<void> {
+  /** Resolves once suggestions reflect every label change made before the call (the fast pass, not validation). */
+  whenFresh(): Promise<void> {
     const want = this.seq;
-    while (this.publishedSeq < want && this.running) await this.running;
+    if (this.publishedSeq >= want || !this.running) return Promise.resolve();
+    return new Promise((resolve) => this.freshWaiters.push({ seq: want, resolve }));
+  }
+
+  private settleWaiters(all = false): void {
+    this.freshWaiters = this.freshWaiters.filter((w) => {
+      if (!all && this.publishedSeq < w.seq) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   /** Resolves when no refresh (fast or validating) is running or pending. */
@@ -232,6 +245,7 @@ export class LabelService {
     this.publishedSeq = Math.max(this.publishedSeq, seqAtStart);
     this.version++;
     this.onChange(this.version, `${validate ? 'validated' : 'suggestions'}: ${reason}`);
+    this.settleWaiters();
   }
 
   private jobFor(g: LabelGroup, model: ModelIndex): GroupJob {

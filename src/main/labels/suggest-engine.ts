@@ -126,7 +126,10 @@ export class SuggestEngine {
     const result = (source: SuggestionSource | null, probs: Float32Array, detail: string): GroupResult => {
       const labelledMask = new Uint8Array(n);
       for (const i of labelled.index) labelledMask[i] = 1;
-      const candidates = source ? Int32Array.from({ length: n }, (_, i) => i).filter((i) => !labelledMask[i]) : new Int32Array(0);
+      let count = 0;
+      for (let i = 0; i < n; i++) if (!labelledMask[i]) count++;
+      const candidates = new Int32Array(source ? count : 0);
+      if (source) for (let i = 0, j = 0; i < n; i++) if (!labelledMask[i]) candidates[j++] = i;
       return {
         key: job.key, source, probs,
         uncertain: source && lv ? uncertainQueue(lv.x, probs, k, mode, candidates) : { order: new Int32Array(0), score: new Float32Array(0) },
