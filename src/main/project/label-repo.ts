@@ -27,27 +27,8 @@ export interface NewEvent {
   reverts?: number | null;
 }
 
-export interface EventRow {
-  id: number;
-  at: string;
-  annotator: string;
-  action: NewEvent['action'];
-  level: Level;
-  itemUid: string;
-  group: string;
-  field: Field;
-  value: unknown;
-  previous: unknown;
-  source: NewEvent['source'];
-  suggested: string;
-  suggestionSource: string;
-  modelSha256: string;
-  modelDetail: string;
-  score: number | null;
-  blinded: boolean;
-  reverts: number | null;
-  batch: number | null;
-}
+/** A stored event: what was appended, with every optional field filled in. */
+export type EventRow = Required<NewEvent> & { id: number; at: string; batch: number | null };
 
 export interface LevelIndex {
   ids: Int32Array;
