@@ -173,6 +173,8 @@ async function runLabels(args: Args, json: boolean): Promise<void> {
       events: stats.events,
       flagged: stats.flagged,
       model: status.model,
+      /** Why there are no suggestions, when there are none (no embeddings yet, no schema). */
+      message: status.message,
       groups: stats.groups.map((g) => {
         const st = status.groups.find((x) => x.key === g.key);
         return {
@@ -187,6 +189,7 @@ async function runLabels(args: Args, json: boolean): Promise<void> {
       return;
     }
     if (out.groups.length === 0) console.log('No label schema yet: define one in the workstation (Label → Schema) or with labels.setSchema.');
+    else if (out.message) console.log(out.message);
     for (const g of out.groups) {
       console.log(`${g.name} (${g.key}, ${g.level}): ${g.labelled} of ${g.items} labelled; suggestions: ${g.source ?? 'none'}`);
       console.log('  label              by hand  accepted  imported  flagged  suggested  agreement');
