@@ -95,7 +95,7 @@ describe('labelling from the keyboard', () => {
     await page.keyboard.press('Escape');
     expect(await page.locator('[data-testid=help]').count()).toBe(0);
     await page.screenshot({ path: path.join(OUT, 'label-view.png') });
-    expect(third).not.toBe(second);
+    expect(stateOf(third)).toBeNull(); // the queue moved on to an item still to be labelled
     fs.writeFileSync(path.join(OUT, 'label-metrics.json'), JSON.stringify({ nextImageMs }, null, 2));
   });
 

@@ -27,8 +27,6 @@ interface ModelIndex {
   levels: Map<Level, IndexedLevel>;
 }
 
-interface Snapshot { result: GroupResult; group: LabelGroup }
-
 const sameSet = (a: readonly string[] | null, b: readonly string[] | null): boolean =>
   a === null || b === null ? a === b : a.length === b.length && a.every((x) => b.includes(x));
 
@@ -36,13 +34,13 @@ const pct = (p: number): string => p.toFixed(2);
 
 export class LabelService {
   readonly repo: LabelRepository;
-  private readonly store: ProjectStore;
   private readonly embeddings: EmbedService;
   private readonly home: string;
   private readonly onChange: (version: number, reason: string) => void;
   private model: ModelIndex | null = null;
   private rpc: WorkerRpc | null = null;
-  private snapshots = new Map<string, Snapshot>();
+  /** The latest published suggestions, per group key. */
+  private snapshots = new Map<string, GroupResult>();
   private version = 0;
   /** Counts label changes; a refresh that started at seq s covers every change up to s. */
   private seq = 0;
@@ -52,10 +50,12 @@ export class LabelService {
   private message = 'Suggestions appear once the project is embedded and has a label schema.';
   private labelledCache = new Map<string, Map<string, string[]>>();
   private freshWaiters: { seq: number; resolve: () => void }[] = [];
+  /** The schema and the profile are read on every action: kept in memory, replaced when this service writes them. */
+  private schemaCache: { schema: LabelSchema; version: number } | null = null;
+  private profileCache: Profile | null = null;
   private closed = false;
 
   constructor(store: ProjectStore, embeddings: EmbedService, home: string, onChange: (version: number, reason: string) => void = () => {}) {
-    this.store = store;
     this.repo = new LabelRepository(store.db);
     this.embeddings = embeddings;
     this.home = home;
@@ -69,6 +69,11 @@ export class LabelService {
   }
 
   profile(): Profile {
+    this.profileCache ??= this.readProfile();
+    return this.profileCache;
+  }
+
+  private readProfile(): Profile {
     const user = (() => { try { return os.userInfo().username; } catch { return 'reader'; } })();
     const base: Profile = { annotator: `${user}@${os.hostname()}`, name: user, blinded: false, autoAdvance: true };
     try {
@@ -90,15 +95,20 @@ export class LabelService {
     const tmp = `${this.profileFile}.tmp`;
     fs.writeFileSync(tmp, `${JSON.stringify(p, null, 2)}\n`);
     fs.renameSync(tmp, this.profileFile);
+    this.profileCache = p;
     return p;
   }
 
   // ---------- schema ----------
 
   schema(): { schema: LabelSchema; version: number } {
-    const row = this.repo.schema();
-    if (!row) return { schema: { format: LABEL_SCHEMA_FORMAT, groups: [] }, version: 0 };
-    return { schema: LabelSchema.parse(JSON.parse(row.json)), version: row.id };
+    if (!this.schemaCache) {
+      const row = this.repo.schema();
+      this.schemaCache = row
+        ? { schema: LabelSchema.parse(JSON.parse(row.json)), version: row.id }
+        : { schema: { format: LABEL_SCHEMA_FORMAT, groups: [] }, version: 0 };
+    }
+    return this.schemaCache;
   }
 
   /** How many items carry each label of each group now. */
@@ -130,6 +140,7 @@ export class LabelService {
       }
     }
     const version = this.repo.saveSchema(JSON.stringify(next), this.profile().annotator);
+    this.schemaCache = { schema: next, version };
     this.snapshots.clear();
     this.labelledCache.clear();
     this.requestRefresh('schema');
@@ -155,10 +166,10 @@ export class LabelService {
   private async ensureModel(levels: Set<Level>): Promise<ModelIndex | null> {
     const pkg = await this.embeddings.resolveModel().catch(() => null);
     const repo = this.embeddings.repo;
-    let row = pkg ? repo.model(pkg.sha256) : undefined;
-    if (!row || repo.counts(row.id).embedded === 0) row = repo.models().reverse().find((m) => repo.counts(m.id).embedded > 0);
+    const current = pkg ? repo.model(pkg.sha256) : undefined;
+    const row = [current, ...repo.models().reverse()].find((m) => m !== undefined && repo.embeddedImages(m.id) > 0);
     if (!row) return null;
-    const embedded = repo.counts(row.id).embedded;
+    const embedded = repo.embeddedImages(row.id);
     const m = this.model;
     if (m && m.modelPk === row.id && m.embedded === embedded && [...levels].every((l) => m.levels.has(l))) return m;
     const idx = new Map<Level, IndexedLevel>();
@@ -228,9 +239,9 @@ export class LabelService {
       } else {
         const jobs = schema.groups.map((g) => this.jobFor(g, model));
         const results = await this.rpc!.request<GroupResult[]>({ op: 'refresh', jobs, validate });
-        const next = new Map<string, Snapshot>();
-        results.forEach((r, i) => {
-          next.set(r.key, { result: r, group: schema.groups[i]! });
+        const next = new Map<string, GroupResult>();
+        results.forEach((r) => {
+          next.set(r.key, r);
           if (validate && r.labelled > 0 && r.source) {
             this.repo.addModelRun({ group: r.key, labels: r.labelled, source: r.source, ...r.accuracies, modelSha256: model.sha256 });
           }
@@ -291,9 +302,9 @@ export class LabelService {
     const snap = this.snapshots.get(g.key);
     const model = this.model;
     const pos = model?.levels.get(g.level)?.pos.get(uid);
-    if (!snap || !model || pos === undefined || !snap.result.source || snap.result.probs.length === 0) return null;
+    if (!snap || !model || pos === undefined || !snap.source || snap.probs.length === 0) return null;
     const k = g.labels.length;
-    const p = snap.result.probs.subarray(pos * k, (pos + 1) * k);
+    const p = snap.probs.subarray(pos * k, (pos + 1) * k);
     const keys = g.labels.map((l) => l.key);
     let labels: string[];
     let probability: number;
@@ -314,7 +325,7 @@ export class LabelService {
       ranked = keys.map((label, c) => ({ label, probability: p[c]! }));
     }
     ranked.sort((a, b) => b.probability - a.probability);
-    return { labels, probability, source: snap.result.source, modelName: model.name, modelSha256: model.sha256, detail: snap.result.detail, ranked };
+    return { labels, probability, source: snap.source, modelName: model.name, modelSha256: model.sha256, detail: snap.detail, ranked };
   }
 
   /** The first look at labels starts the first refresh (not at open: the CLI's other commands never need it). */
@@ -331,7 +342,7 @@ export class LabelService {
       refreshing: this.running !== null,
       message: this.message,
       groups: schema.groups.map((g) => {
-        const r = this.snapshots.get(g.key)?.result;
+        const r = this.snapshots.get(g.key);
         return {
           key: g.key, level: g.level, items: this.model?.levels.get(g.level)?.ids.length ?? 0, labelled: this.labelled(g).size,
           source: r?.source ?? null, accuracies: r?.accuracies ?? { zeroShot: null, knn: null, adapter: null }, detail: r?.detail ?? '',
@@ -380,14 +391,14 @@ export class LabelService {
     const snap = this.snapshots.get(g.key);
     const lv = this.model?.levels.get(g.level);
     const k = g.labels.length;
-    if ((queue === 'uncertain' || queue === 'confident') && snap && lv && snap.result.source) {
-      const { order, score } = snap.result[queue];
-      const src = snap.result.source;
+    if ((queue === 'uncertain' || queue === 'confident') && snap && lv && snap.source) {
+      const { order, score } = snap[queue];
+      const src = snap.source;
       for (let j = 0; j < order.length; j++) {
         const pos = order[j]!;
         if (labelled.has(lv.uids[pos]!)) continue;
         take(lv.ids[pos]!, () => {
-          const p = snap.result.probs.subarray(pos * k, (pos + 1) * k);
+          const p = snap.probs.subarray(pos * k, (pos + 1) * k);
           const top = Array.from(p, (v, c) => ({ c, v })).sort((a, b) => b.v - a.v);
           if (queue === 'uncertain') {
             if (g.kind === 'multi') {
@@ -402,7 +413,7 @@ export class LabelService {
         }, score[j]!);
       }
     } else if (queue === 'errors' && snap && lv) {
-      const { order, cls, margin, probs } = snap.result.errors;
+      const { order, cls, margin, probs } = snap.errors;
       for (let j = 0; j < order.length; j++) {
         const uid = lv.uids[order[j]!]!;
         const current = labelled.get(uid);
@@ -415,16 +426,22 @@ export class LabelService {
           const given = mostSpecific(g, current).at(-1) ?? '';
           const givenP = p[g.labels.findIndex((l) => l.key === given)] ?? 0;
           return g.kind === 'single'
-            ? `Possible label error: labelled ${name(given)}, but held-out ${snap.result.source} predictions give ${name(other)} ${pct(p[cls[j]!]!)} vs ${name(given)} ${pct(givenP)}`
-            : `Possible label error: ${name(other)} is ${current.includes(other) ? 'set' : 'not set'}, held-out ${snap.result.source} predictions say ${pct(p[cls[j]!]!)}`;
+            ? `Possible label error: labelled ${name(given)}, but held-out ${snap.source} predictions give ${name(other)} ${pct(p[cls[j]!]!)} vs ${name(given)} ${pct(givenP)}`
+            : `Possible label error: ${name(other)} is ${current.includes(other) ? 'set' : 'not set'}, held-out ${snap.source} predictions say ${pct(p[cls[j]!]!)}`;
         }, margin[j]!);
       }
     } else if (queue === 'unlabelled') {
-      for (const it of this.repo.allItems(g.level)) if (!labelled.has(it.uid)) take(it.id, () => 'Not labelled yet', null);
+      const page = this.repo.unlabelled(g.level, g.key, offset, limit);
+      picked.push(...page.ids.map((id) => ({ id, reason: 'Not labelled yet', score: null })));
+      total = page.total;
     } else if (queue === 'flagged') {
       for (const uid of this.repo.flaggedUids(g.level)) {
         const id = this.repo.idOf(g.level, uid);
-        if (id !== undefined) take(id, () => `Flagged for a second opinion${this.repo.state(g.level, uid, '').note ? `: ${this.repo.state(g.level, uid, '').note.slice(0, 80)}` : ''}`, null);
+        if (id === undefined) continue;
+        take(id, () => {
+          const note = this.repo.state(g.level, uid, '').note;
+          return `Flagged for a second opinion${note ? `: ${note.slice(0, 80)}` : ''}`;
+        }, null);
       }
     }
     const items = picked.flatMap((p) => {
@@ -436,8 +453,8 @@ export class LabelService {
 
   // ---------- actions ----------
 
-  private provenance(g: LabelGroup, uid: string, rejected: readonly string[]): Pick<NewEvent, 'suggested' | 'suggestionSource' | 'modelSha256' | 'modelDetail' | 'score'> {
-    const s = this.suggestion(g, uid, rejected);
+  /** What an event records of the suggestion there was when the reader acted (shown or, in a blinded read, not). */
+  private provenance(s: Suggestion | null): Pick<NewEvent, 'suggested' | 'suggestionSource' | 'modelSha256' | 'modelDetail' | 'score'> {
     if (!s) return {};
     return { suggested: s.labels.join(','), suggestionSource: s.source, modelSha256: s.modelSha256, modelDetail: `${s.modelName}: ${s.detail}`.slice(0, 500), score: s.probability };
   }
@@ -477,7 +494,7 @@ export class LabelService {
     const p = this.profile();
     return this.record(level, itemId, [{
       annotator: p.annotator, action: 'set', level, itemUid: uid, group: g.key, field: 'labels', value, previous: st.labels, source: 'manual',
-      ...this.provenance(g, uid, st.rejected), blinded: p.blinded && !revealed,
+      ...this.provenance(this.suggestion(g, uid, st.rejected)), blinded: p.blinded && !revealed,
     }]);
   }
 
@@ -489,7 +506,7 @@ export class LabelService {
     if (!sameSet(s.labels, seen)) {
       throw new LightboxError('conflict', `labels: the suggestion for ${level} ${itemId} changed to ${s.labels.join(', ') || 'none'} (${s.source} ${pct(s.probability)}) since it was shown; look again`);
     }
-    return { uid, value: expandChoice(g, s.labels), previous: st.labels, prov: this.provenance(g, uid, st.rejected) };
+    return { uid, value: expandChoice(g, s.labels), previous: st.labels, prov: this.provenance(s) };
   }
 
   accept(level: Level, itemId: number, groupKey: string, seen: string[]): LabelAck {
@@ -525,13 +542,13 @@ export class LabelService {
 
   reject(level: Level, itemId: number, groupKey: string, label: string): LabelAck {
     const g = this.group(groupKey, level);
-    this.checkChoice(g, g.kind === 'single' ? [label] : [label]);
+    this.checkChoice(g, [label]);
     const uid = this.uid(level, itemId);
     const st = this.repo.state(level, uid, g.key);
     if (st.rejected.includes(label)) return { eventId: st.lastEvent, at: '', item: this.item(level, itemId, true) };
     return this.record(level, itemId, [{
       annotator: this.profile().annotator, action: 'reject', level, itemUid: uid, group: g.key, field: 'rejected', value: [...st.rejected, label],
-      previous: st.rejected, source: 'manual', ...this.provenance(g, uid, st.rejected),
+      previous: st.rejected, source: 'manual', ...this.provenance(this.suggestion(g, uid, st.rejected)),
     }]);
   }
 
@@ -630,16 +647,16 @@ export class LabelService {
       events: this.repo.eventCount(),
       groups: schema.groups.map((g) => {
         const labelled = this.labelled(g);
-        const items = this.repo.allItems(g.level).length;
+        const items = this.repo.itemCount(g.level);
         const decisions = this.repo.decisions(g.key);
         const snap = this.snapshots.get(g.key);
         const lv = this.model?.levels.get(g.level);
         const suggested = new Map<string, number>();
-        if (snap?.result.source && lv && snap.result.probs.length) {
+        if (snap?.source && lv && snap.probs.length) {
           const k = g.labels.length;
           for (let pos = 0; pos < lv.uids.length; pos++) {
             if (labelled.has(lv.uids[pos]!)) continue;
-            const p = snap.result.probs.subarray(pos * k, (pos + 1) * k);
+            const p = snap.probs.subarray(pos * k, (pos + 1) * k);
             if (g.kind === 'single') {
               let best = 0;
               for (let c = 1; c < k; c++) if (p[c]! > p[best]!) best = c;

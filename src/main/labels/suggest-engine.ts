@@ -139,9 +139,10 @@ export class SuggestEngine {
     };
     if (!lv || n === 0) return result(null, new Float32Array(0), 'no embedded items at this level yet');
 
-    // Zero-shot logits depend only on the vectors and the head: computed once per head.
+    // Zero-shot logits depend only on the vectors, the head and which head row each label uses. A new model means a
+    // new engine (the worker is re-initialised), so within one engine the label-to-row mapping is the whole key.
     const hasHead = job.head !== null && job.headRow.some((r) => r >= 0) && (mode === 'sigmoid' || job.headRow.filter((r) => r >= 0).length >= 2);
-    const sig = hasHead ? `${job.level}:${job.headRow.join(',')}:${job.logitScale}:${job.head!.length}:${job.head![0]}` : '';
+    const sig = hasHead ? `${job.level}:${job.headRow.join(',')}:${job.logitScale}` : '';
     if (hasHead && st.zs?.sig !== sig) st.zs = { sig, logits: zeroShotLogits(lv.x, job.head!, job.headRow, job.logitScale) };
     const zeroShot = (rows?: Int32Array): Float32Array => {
       const cal = calibrateZeroShot(st!.zs!.logits, n, k, mode, nLab > 0 ? labelled : null);

@@ -50,11 +50,16 @@ export class EmbeddingRepository {
     return this.db.prepare('SELECT count(*) FROM instances WHERE is_image = 1').pluck().get() as number;
   }
 
+  /** Images with a vector from this model. */
+  embeddedImages(modelPk: number): number {
+    return this.db.prepare("SELECT count(*) FROM embeddings WHERE model_pk = ? AND level = 'image'").pluck().get(modelPk) as number;
+  }
+
   counts(modelPk: number): { images: number; embedded: number; failed: number; series: number } {
     const one = (sql: string, ...args: unknown[]): number => (this.db.prepare(sql).pluck().get(...args) as number | undefined) ?? 0;
     return {
       images: this.imageCount(),
-      embedded: one("SELECT count(*) FROM embeddings WHERE model_pk = ? AND level = 'image'", modelPk),
+      embedded: this.embeddedImages(modelPk),
       failed: one('SELECT count(*) FROM embedding_failures WHERE model_pk = ?', modelPk),
       series: one("SELECT count(*) FROM embeddings WHERE model_pk = ? AND level = 'series'", modelPk),
     };

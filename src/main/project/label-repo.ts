@@ -59,15 +59,11 @@ const LEVEL_ROWS: Record<Level, string> = {
           ORDER BY st.id, s.id, i.id`,
 };
 
-const UID_OF: Record<Level, string> = {
-  image: 'SELECT sop_uid FROM instances WHERE id = ?',
-  series: 'SELECT series_uid FROM series WHERE id = ?',
-  study: 'SELECT study_uid FROM studies WHERE id = ?',
-};
-const ID_OF: Record<Level, string> = {
-  image: 'SELECT id FROM instances WHERE sop_uid = ?',
-  series: 'SELECT id FROM series WHERE series_uid = ?',
-  study: 'SELECT id FROM studies WHERE study_uid = ?',
+/** The table of each level's items, its UID column, and which of its rows are items (images only, for instances). */
+const ITEMS: Record<Level, { table: string; uid: string; where: string }> = {
+  image: { table: 'instances', uid: 'sop_uid', where: 'is_image = 1' },
+  series: { table: 'series', uid: 'series_uid', where: '1' },
+  study: { table: 'studies', uid: 'study_uid', where: '1' },
 };
 const STUDY_OF: Record<Level, string> = {
   image: 'SELECT s.study_pk FROM instances i JOIN series s ON s.id = i.series_pk WHERE i.id = ?',
@@ -96,11 +92,11 @@ export class LabelRepository {
   // ---- items ----
 
   uidOf(level: Level, id: number): string | undefined {
-    return this.db.prepare(UID_OF[level]).pluck().get(id) as string | undefined;
+    return this.db.prepare(`SELECT ${ITEMS[level].uid} FROM ${ITEMS[level].table} WHERE id = ?`).pluck().get(id) as string | undefined;
   }
 
   idOf(level: Level, uid: string): number | undefined {
-    return this.db.prepare(ID_OF[level]).pluck().get(uid) as number | undefined;
+    return this.db.prepare(`SELECT id FROM ${ITEMS[level].table} WHERE ${ITEMS[level].uid} = ?`).pluck().get(uid) as number | undefined;
   }
 
   studyOf(level: Level, id: number): number | undefined {
@@ -126,14 +122,18 @@ export class LabelRepository {
     return { ids: Int32Array.from(ids), uids, offsets: Int32Array.from(offsets), rows: storeRows };
   }
 
-  /** Every item of a level (embedded or not), in id order. */
-  allItems(level: Level): { id: number; uid: string }[] {
-    const sql: Record<Level, string> = {
-      image: 'SELECT id, sop_uid AS uid FROM instances WHERE is_image = 1 ORDER BY id',
-      series: 'SELECT id, series_uid AS uid FROM series ORDER BY id',
-      study: 'SELECT id, study_uid AS uid FROM studies ORDER BY id',
+  /** A page of a group's unlabelled items in id order, and how many there are. */
+  unlabelled(level: Level, group: string, offset: number, limit: number): { total: number; ids: number[] } {
+    const t = ITEMS[level];
+    const where = `WHERE ${t.where} AND NOT EXISTS (SELECT 1 FROM label_state ls WHERE ls.level = ? AND ls.item_uid = x.${t.uid} AND ls.group_key = ? AND ls.labels <> 'null')`;
+    return {
+      total: this.db.prepare(`SELECT count(*) FROM ${t.table} x ${where}`).pluck().get(level, group) as number,
+      ids: this.db.prepare(`SELECT id FROM ${t.table} x ${where} ORDER BY id LIMIT ? OFFSET ?`).pluck().all(level, group, limit, offset) as number[],
     };
-    return this.db.prepare(sql[level]).all() as { id: number; uid: string }[];
+  }
+
+  itemCount(level: Level): number {
+    return this.db.prepare(`SELECT count(*) FROM ${ITEMS[level].table} WHERE ${ITEMS[level].where}`).pluck().get() as number;
   }
 
   /** What the labelling view shows for an item: where it sits, and the images of its representative series. */
@@ -196,26 +196,29 @@ export class LabelRepository {
       // Rows are never deleted, so the next id is max + 1: the batch is named by its first event before it exists.
       const batch = events.length > 1 ? (this.db.prepare('SELECT coalesce(max(id), 0) + 1 FROM label_events').pluck().get() as number) : null;
       for (const e of events) {
-        const r = ins.run(at, e.annotator, e.action, e.level, e.itemUid, e.group, e.field, JSON.stringify(e.value), JSON.stringify(e.previous), e.source,
-          e.suggested ?? '', e.suggestionSource ?? '', e.modelSha256 ?? '', e.modelDetail ?? '', e.score ?? null, e.blinded ? 1 : 0, e.reverts ?? null, batch);
-        const id = Number(r.lastInsertRowid);
-        this.applyToState(e.level, e.itemUid, e.group, e.field, e.value, id);
-        out.push({
-          id, at, annotator: e.annotator, action: e.action, level: e.level, itemUid: e.itemUid, group: e.group, field: e.field, value: e.value,
-          previous: e.previous, source: e.source, suggested: e.suggested ?? '', suggestionSource: e.suggestionSource ?? '', modelSha256: e.modelSha256 ?? '',
-          modelDetail: e.modelDetail ?? '', score: e.score ?? null, blinded: !!e.blinded, reverts: e.reverts ?? null, batch,
-        });
+        const row = { suggested: '', suggestionSource: '', modelSha256: '', modelDetail: '', score: null, blinded: false, reverts: null, ...e, id: 0, at, batch };
+        const r = ins.run(at, row.annotator, row.action, row.level, row.itemUid, row.group, row.field, JSON.stringify(row.value), JSON.stringify(row.previous), row.source,
+          row.suggested, row.suggestionSource, row.modelSha256, row.modelDetail, row.score, row.blinded ? 1 : 0, row.reverts, batch);
+        row.id = Number(r.lastInsertRowid);
+        this.applyToState(row);
+        out.push(row);
       }
     })();
     return out;
   }
 
-  private applyToState(level: Level, uid: string, group: string, field: Field, value: unknown, eventId: number): void {
-    const column = { labels: 'labels', rejected: 'rejected', flagged: 'flagged', note: 'note' }[field];
-    const v = field === 'flagged' ? (value ? 1 : 0) : field === 'note' ? String(value) : JSON.stringify(value);
-    this.db.prepare(`INSERT INTO label_state(level, item_uid, group_key, ${column}, last_event) VALUES (?, ?, ?, ?, ?)
-                     ON CONFLICT(level, item_uid, group_key) DO UPDATE SET ${column} = excluded.${column}, last_event = excluded.last_event`)
-      .run(level, uid, group, v, eventId);
+  /** One prepared upsert per field (the column is the field's name). */
+  private readonly upserts = new Map<Field, Database.Statement>();
+
+  private applyToState(e: EventRow): void {
+    let put = this.upserts.get(e.field);
+    if (!put) {
+      put = this.db.prepare(`INSERT INTO label_state(level, item_uid, group_key, ${e.field}, last_event) VALUES (?, ?, ?, ?, ?)
+                             ON CONFLICT(level, item_uid, group_key) DO UPDATE SET ${e.field} = excluded.${e.field}, last_event = excluded.last_event`);
+      this.upserts.set(e.field, put);
+    }
+    const v = e.field === 'flagged' ? (e.value ? 1 : 0) : e.field === 'note' ? String(e.value) : JSON.stringify(e.value);
+    put.run(e.level, e.itemUid, e.group, v, e.id);
   }
 
   /** The state every event implies, replayed from the log: the derived table must always equal this. */
@@ -228,21 +231,6 @@ export class LabelRepository {
       out.set(key, { ...s, [r[3]]: v });
     }
     return out;
-  }
-
-  /** Rebuilds label_state from the events (after a restore, or if it is ever in doubt). */
-  rebuildState(): number {
-    const replayed = this.replay();
-    const last = new Map((this.db.prepare('SELECT level || \'|\' || item_uid || \'|\' || group_key, max(id) FROM label_events GROUP BY level, item_uid, group_key').raw().all() as [string, number][]));
-    const put = this.db.prepare('INSERT INTO label_state(level, item_uid, group_key, labels, rejected, flagged, note, last_event) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM label_state').run();
-      for (const [key, s] of replayed) {
-        const [level, uid, group] = key.split('|') as [string, string, string];
-        put.run(level, uid, group, JSON.stringify(s.labels), JSON.stringify(s.rejected), s.flagged ? 1 : 0, s.note, last.get(key) ?? 0);
-      }
-    })();
-    return replayed.size;
   }
 
   derivedState(): Map<string, Omit<ItemState, 'lastEvent'>> {

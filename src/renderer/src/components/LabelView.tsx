@@ -11,6 +11,7 @@ import { prefetchImages } from '../viewer/cornerstone.ts';
 import { HistoryPanel, HelpOverlay, StatsPanel } from './LabelPanels.tsx';
 import { SchemaEditor } from './SchemaEditor.tsx';
 import { StackViewer } from './StackViewer.tsx';
+import { stackImages } from './StudyView.tsx';
 
 const QUEUE_NAMES: Record<QueueName, string> = {
   uncertain: 'Most uncertain first',
@@ -19,10 +20,6 @@ const QUEUE_NAMES: Record<QueueName, string> = {
   unlabelled: 'Unlabelled',
   flagged: 'Flagged',
 };
-
-function imageIds(item: { images: { instanceId: number; frames: number }[] }): string[] {
-  return item.images.flatMap((i) => (i.frames > 1 ? Array.from({ length: i.frames }, (_, f) => api.imageId(i.instanceId, f + 1)) : [api.imageId(i.instanceId)]));
-}
 
 const pct = (p: number): string => `${Math.round(p * 100)} %`;
 
@@ -154,7 +151,7 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
   useEffect(() => {
     const next = upcoming[0];
     if (next) {
-      const ids = imageIds(next);
+      const ids = stackImages(next.images).map((i) => i.imageId);
       void prefetchImages(ids.slice(0, 1).concat(ids.length > 1 ? [ids[Math.floor(ids.length / 2)]!] : []));
     }
   }, [upcoming]);
@@ -270,7 +267,10 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
   });
 
   const gStatus = status?.groups.find((g) => g.key === groupKey);
-  const images = useMemo(() => (item ? imageIds(item).map((imageId) => ({ imageId, instanceId: 0 })) : []), [item?.itemId, item?.level]); // eslint-disable-line react-hooks/exhaustive-deps
+  // Keyed by the item, not the view object: an accepted label returns a new view of the same item, and the viewer
+  // must not reload its images for that.
+  const itemKey = item ? `${item.level}:${item.itemId}` : '';
+  const images = useMemo(() => (item ? stackImages(item.images) : []), [itemKey]);
   const onInstance = useCallback(() => {}, []);
 
   return (

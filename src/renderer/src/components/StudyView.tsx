@@ -5,15 +5,16 @@ import { renderThumbnail } from '../viewer/cornerstone.ts';
 import { StackViewer } from './StackViewer.tsx';
 import type { Snapshot } from './StackViewer.tsx';
 
+/** Cornerstone image ids for every frame of these image instances, in the order given (one stack). */
+export function stackImages(instances: { instanceId: number; frames: number }[]): { imageId: string; instanceId: number }[] {
+  return instances.flatMap(({ instanceId, frames }) => (frames > 1
+    ? Array.from({ length: frames }, (_, f) => ({ imageId: api.imageId(instanceId, f + 1), instanceId }))
+    : [{ imageId: api.imageId(instanceId), instanceId }]));
+}
+
 /** Cornerstone image ids for every displayable frame of a series, in instance order. */
 export function seriesImageIds(s: SeriesRow): { imageId: string; instanceId: number }[] {
-  const out: { imageId: string; instanceId: number }[] = [];
-  for (const inst of s.instances) {
-    if (!inst.isImage) continue;
-    if (inst.frames > 1) for (let f = 1; f <= inst.frames; f++) out.push({ imageId: api.imageId(inst.id, f), instanceId: inst.id });
-    else out.push({ imageId: api.imageId(inst.id), instanceId: inst.id });
-  }
-  return out;
+  return stackImages(s.instances.filter((i) => i.isImage).map((i) => ({ instanceId: i.id, frames: i.frames })));
 }
 
 function Thumbnail({ series, active, onSelect }: { series: SeriesRow; active: boolean; onSelect: () => void }) {
