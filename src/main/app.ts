@@ -11,6 +11,9 @@ import { TS } from './dicom/header.ts';
 import { ImportService } from './dicom/import-service.ts';
 import { EmbedService } from './inference/embed-service.ts';
 import { LabelService } from './labels/label-service.ts';
+import { ExportService } from './export/export-service.ts';
+import { importLabels } from './export/import-labels.ts';
+import type { ExportOptions } from '../shared/contract.ts';
 import type { Level } from '../shared/label-schema.ts';
 import type { QueueName } from '../shared/contract.ts';
 import { readTags } from './dicom/tags.ts';
@@ -57,6 +60,7 @@ export class Lightbox {
   readonly imports: ImportService;
   readonly embeddings: EmbedService;
   readonly labels: LabelService;
+  readonly exports: ExportService;
   private readonly listeners = new Set<EventListener>();
 
   private constructor(store: ProjectStore) {
@@ -72,6 +76,7 @@ export class Lightbox {
       if (p.kind === 'embed' && p.phase === 'done') this.labels.requestRefresh('embeddings');
     });
     this.labels = new LabelService(store, this.embeddings, lightboxHome(), (version, reason) => this.emit('labels.changed', { version, reason }));
+    this.exports = new ExportService(store, () => this.labels.schema().schema, () => this.labels.profile().annotator, (p) => this.emit('job.progress', p));
   }
 
   static open(projectDir: string, opts: { create?: boolean } = {}): Lightbox {
@@ -148,9 +153,18 @@ export class Lightbox {
       case 'labels.redo': return this.labels.redo();
       case 'labels.history': return this.labels.history(i.studyId as number);
       case 'labels.stats': return this.labels.stats();
+      case 'labels.import': return this.importLabels(i.path as string, i.overwrite as boolean);
+      case 'export.preview': return this.exports.preview(input as ExportOptions);
+      case 'export.start': return { jobId: this.exports.start(i.out as string, i.options as ExportOptions).jobId };
+      case 'export.cancel': return { ok: this.exports.cancel(i.jobId as number) };
+      case 'export.status': return this.exports.status();
     }
     const never: never = name;
     throw new LightboxError('unknown-call', `unknown call ${String(never)}`);
+  }
+
+  importLabels(target: string, overwrite: boolean): ReturnType<typeof importLabels> {
+    return importLabels(this.labels, this.exports.repo, target, overwrite);
   }
 
   private async embedPixels(i: { width: number; height: number; channels: 1 | 3 | 4; data: string; neighbours: number }): Promise<unknown> {
@@ -192,6 +206,7 @@ export class Lightbox {
 
   async close(): Promise<void> {
     await this.imports.stop();
+    await this.exports.stop();
     await this.labels.close();
     await this.embeddings.stop();
     this.listeners.clear();

@@ -94,8 +94,8 @@ export type ImportSummary = z.infer<typeof ImportSummary>;
 
 export const JobProgress = z.object({
   jobId: z.number().int(),
-  kind: z.enum(['import', 'embed']),
-  phase: z.enum(['scanning', 'reading', 'embedding', 'pooling', 'paused', 'done', 'cancelled', 'failed']),
+  kind: z.enum(['import', 'embed', 'export']),
+  phase: z.enum(['scanning', 'reading', 'embedding', 'pooling', 'exporting', 'paused', 'done', 'cancelled', 'failed']),
   done: z.number().int(),
   total: z.number().int(),
   ratePerSecond: z.number(),
@@ -277,6 +277,76 @@ export const LabelStats = z.object({
 });
 export type LabelStats = z.infer<typeof LabelStats>;
 
+// ---- export ----
+
+export const EXPORT_FORMATS = ['csv', 'jsonl', 'sr'] as const;
+export const EXPORT_STATUSES = ['accepted', 'flagged'] as const;
+const IsoDay = z.string().regex(/^(\d{4}-\d{2}-\d{2})?$/, 'dates are YYYY-MM-DD');
+
+export const ExportOptions = z.object({
+  formats: z.array(z.enum(EXPORT_FORMATS)).min(1).default(['csv', 'jsonl']),
+  /** Label groups to export (empty: all). */
+  groups: z.array(z.string().min(1).max(64)).max(100).default([]),
+  /** accepted: a person set or accepted the label; flagged: labelled, but flagged for a second opinion. */
+  statuses: z.array(z.enum(EXPORT_STATUSES)).min(1).default(['accepted']),
+  levels: z.array(z.enum(LEVELS)).default([]),
+  /** Only labels decided in this range of days (inclusive, UTC); empty: no bound. */
+  labelledFrom: IsoDay.default(''),
+  labelledTo: IsoDay.default(''),
+  /** Percentages of patients' items for train,test or train,val,test (empty: no split). */
+  split: z.array(z.number().min(0).max(100)).max(3).default([]),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+  /** k-fold assignment over the patients outside the test split (0: none). */
+  folds: z.number().int().min(0).max(50).default(0),
+  /** The group whose labels the splits are stratified by (empty: the first exported group). */
+  stratify: z.string().max(64).default(''),
+  deidentify: z.boolean().default(false),
+  /** Also write de-identified DICOM copies of the labelled images (needs deidentify). */
+  dicomCopies: z.boolean().default(false),
+  /** Also send each SR to this folder (a PACS import folder, say). */
+  srFolder: z.string().max(4096).default(''),
+}).strict();
+export type ExportOptions = z.infer<typeof ExportOptions>;
+
+const Balance = z.record(z.string(), z.record(z.string(), z.number().int()));
+export const ExportPreview = z.object({
+  rows: z.number().int(),
+  items: z.number().int(),
+  patients: z.number().int(),
+  studies: z.number().int(),
+  /** group → label → rows. */
+  balance: Balance,
+  splits: z.array(z.object({ name: z.string(), patients: z.number().int(), items: z.number().int(), rows: z.number().int(), balance: Balance })),
+  warnings: z.array(z.string()),
+});
+export type ExportPreview = z.infer<typeof ExportPreview>;
+
+export const ExportSummary = ExportPreview.extend({
+  out: z.string(),
+  files: z.array(z.object({ path: z.string(), bytes: z.number().int(), sha256: z.string() })),
+  /** Items or images that could not be written (the rest of the export is complete), with why. */
+  failures: z.array(z.object({ item: z.string(), reason: z.string() })),
+  srSent: z.object({ folder: z.string(), files: z.number().int(), error: z.string() }).nullable(),
+  cancelled: z.boolean(),
+  seconds: z.number(),
+});
+export type ExportSummary = z.infer<typeof ExportSummary>;
+
+export const LabelImportSummary = z.object({
+  source: z.string(),
+  rows: z.number().int(),
+  imported: z.number().int(),
+  /** Already holding the same labels. */
+  unchanged: z.number().int(),
+  /** Holding different labels (kept unless overwrite was asked for). */
+  conflicts: z.number().int(),
+  /** Rows that could not be imported, each with its line (or file) and why. */
+  errors: z.array(z.object({ where: z.string(), reason: z.string() })),
+  /** Whether the export was de-identified and mapped back through this project's key. */
+  reidentified: z.boolean(),
+});
+export type LabelImportSummary = z.infer<typeof LabelImportSummary>;
+
 export const RecentProject = z.object({ dir: z.string(), name: z.string(), openedAt: z.string() });
 
 // ---- calls: name -> input schema, result schema ----
@@ -412,6 +482,18 @@ export const calls = {
   'labels.redo': { input: Empty, result: z.object({ event: LabelEvent.nullable(), item: ItemView.nullable() }) },
   'labels.history': { input: z.object({ studyId: Id }).strict(), result: z.array(LabelEvent) },
   'labels.stats': { input: Empty, result: LabelStats },
+  'export.preview': { input: ExportOptions, result: ExportPreview },
+  'export.start': {
+    input: z.object({ out: z.string().min(1).max(4096), options: ExportOptions.default(ExportOptions.parse({})) }).strict(),
+    result: z.object({ jobId: z.number().int() }),
+  },
+  'export.cancel': { input: z.object({ jobId: Id }).strict(), result: z.object({ ok: z.boolean() }) },
+  /** The running export's progress, and the last finished one's summary (or why it failed). */
+  'export.status': { input: Empty, result: z.object({ job: JobProgress.nullable(), last: ExportSummary.nullable(), error: z.string() }) },
+  'labels.import': {
+    input: z.object({ path: z.string().min(1).max(4096), overwrite: z.boolean().default(false) }).strict(),
+    result: LabelImportSummary,
+  },
 } as const;
 
 export type CallName = keyof typeof calls;

@@ -2,8 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LightboxError } from '../../shared/contract.ts';
-import type { JobProgress } from '../../shared/contract.ts';
+import { ExportOptions, LightboxError, formatIssues } from '../../shared/contract.ts';
+import type { ExportSummary, JobProgress } from '../../shared/contract.ts';
 import { Lightbox, lightboxHome } from '../app.ts';
 import { generateDemoProjectData } from '../demo/demo-data.ts';
 import { DEMO_SCHEMA } from '../../shared/label-schema.ts';
@@ -19,6 +19,13 @@ const USAGE = `usage: lightbox <command> [options]
                                              embed every image not yet embedded with this model (resumable)
   labels --project <dir> [--json]            counts per label and status (by hand, accepted, imported, flagged,
                                              suggested), per label group, with the suggestion source in use
+  export --project <dir> --out <dir> [--format csv,jsonl,sr] [--split 70,15,15] [--seed N] [--folds K]
+         [--stratify <group>] [--groups a,b] [--status accepted,flagged] [--levels study,series,image]
+         [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--deidentify] [--dicom-copies] [--sr-folder <dir>] [--json]
+                                             write the curated labels (CSV/JSONL/SR) with a manifest and SHA256SUMS;
+                                             --out must not exist (the export appears complete or not at all)
+  import-labels --project <dir> <file.csv|file.jsonl|sr-folder> [--overwrite] [--json]
+                                             record labels from an export or SRs, with provenance "imported"
   serve [--project <dir>] [--port N]         serve the workstation UI on 127.0.0.1 (default: the demo project)
 
 A project is a folder holding lightbox.db; it is created on first import.`;
@@ -34,7 +41,7 @@ function parseArgs(argv: string[]): Args {
     if (a.startsWith('--')) {
       const [k, v] = a.slice(2).split('=', 2) as [string, string | undefined];
       if (v !== undefined) args.flags.set(k, v);
-      else if (['json', 'help'].includes(k)) args.flags.set(k, true);
+      else if (['json', 'help', 'deidentify', 'dicom-copies', 'overwrite'].includes(k)) args.flags.set(k, true);
       else if (i + 1 < argv.length) args.flags.set(k, argv[++i]!);
       else throw new LightboxError('bad-request', `--${k} needs a value`);
     } else args._.push(a);
@@ -203,6 +210,82 @@ async function runLabels(args: Args, json: boolean): Promise<void> {
   }
 }
 
+const csvList = (v: string | undefined): string[] => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : []);
+
+function exportOptions(args: Args): ExportOptions {
+  const raw: Record<string, unknown> = {
+    formats: csvList(flag(args, 'format') ?? 'csv,jsonl'),
+    groups: csvList(flag(args, 'groups')),
+    statuses: csvList(flag(args, 'status') ?? 'accepted'),
+    levels: csvList(flag(args, 'levels')),
+    labelledFrom: flag(args, 'from') ?? '',
+    labelledTo: flag(args, 'to') ?? '',
+    split: csvList(flag(args, 'split')).map(Number),
+    seed: intFlag(args, 'seed', 1, 0, 2 ** 31 - 1),
+    folds: intFlag(args, 'folds', 0, 0, 50),
+    stratify: flag(args, 'stratify') ?? '',
+    deidentify: args.flags.get('deidentify') === true,
+    dicomCopies: args.flags.get('dicom-copies') === true,
+    srFolder: flag(args, 'sr-folder') ? path.resolve(flag(args, 'sr-folder')!) : '',
+  };
+  const parsed = ExportOptions.safeParse(raw);
+  if (!parsed.success) throw new LightboxError('bad-request', formatIssues(parsed.error));
+  return parsed.data;
+}
+
+function printExport(s: ExportSummary): void {
+  console.log(`${s.cancelled ? 'Cancelled; nothing written to' : 'Exported to'} ${s.out}: ${s.rows} rows, ${s.items} items, ${s.patients} patients, ${s.studies} studies (${s.seconds.toFixed(2)} s)`);
+  for (const [g, labels] of Object.entries(s.balance)) console.log(`  ${g}: ${Object.entries(labels).map(([l, n]) => `${l} ${n}`).join(', ')}`);
+  for (const p of s.splits) {
+    const bal = Object.entries(p.balance).map(([g, labels]) => `${g}: ${Object.entries(labels).map(([l, n]) => `${l} ${n}`).join(', ')}`).join('; ');
+    console.log(`  ${p.name.padEnd(5)} ${String(p.patients).padStart(6)} patients ${String(p.items).padStart(7)} items  ${bal}`);
+  }
+  for (const f of s.files.filter((x) => !x.path.startsWith('dicom/') && !x.path.startsWith('sr/'))) console.log(`  ${f.path}  ${f.bytes} bytes  sha256 ${f.sha256}`);
+  const sr = s.files.filter((f) => f.path.startsWith('sr/')).length;
+  const copies = s.files.filter((f) => f.path.startsWith('dicom/')).length;
+  if (sr) console.log(`  sr/: ${sr} structured report(s)`);
+  if (copies) console.log(`  dicom/: ${copies} de-identified image(s)`);
+  if (s.srSent) console.log(s.srSent.error || `  sent ${s.srSent.files} SR(s) to ${s.srSent.folder}`);
+  for (const w of s.warnings) console.log(`  warning: ${w}`);
+  for (const f of s.failures.slice(0, 50)) console.log(`  not exported: ${f.item}: ${f.reason}`);
+  if (!s.cancelled) console.log('Verify with: sha256sum -c SHA256SUMS (in the export folder)');
+}
+
+async function runExport(args: Args, json: boolean): Promise<number> {
+  const out = flag(args, 'out');
+  if (!out) throw new LightboxError('bad-request', '--out <dir> is required (a folder that does not exist yet)');
+  const options = exportOptions(args);
+  const app = Lightbox.open(requireProject(args));
+  const controller = new AbortController();
+  const onSigint = (): void => { controller.abort(); };
+  process.once('SIGINT', onSigint);
+  try {
+    const s = await app.exports.run(out, options, progressPrinter(json), controller.signal);
+    if (json) process.stdout.write(`${JSON.stringify(s)}\n`);
+    else printExport(s);
+    return s.cancelled ? 130 : 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await app.close();
+  }
+}
+
+async function runImportLabels(args: Args, target: string | undefined, json: boolean): Promise<number> {
+  if (!target) throw new LightboxError('bad-request', 'import-labels needs a file or folder: lightbox import-labels --project <dir> <labels.csv|labels.jsonl|sr-folder>');
+  const app = Lightbox.open(requireProject(args));
+  try {
+    const s = app.importLabels(target, args.flags.get('overwrite') === true);
+    if (json) process.stdout.write(`${JSON.stringify(s)}\n`);
+    else {
+      console.log(`${s.source}: ${s.rows} entries; imported ${s.imported}, unchanged ${s.unchanged}, conflicts ${s.conflicts} (kept; use --overwrite to replace), errors ${s.errors.length}${s.reidentified ? '; mapped back through this project\'s de-identification key' : ''}`);
+      for (const e of s.errors.slice(0, 50)) console.log(`  ${e.where}: ${e.reason}`);
+    }
+    return s.errors.length && !s.imported && !s.unchanged ? 1 : 0;
+  } finally {
+    await app.close();
+  }
+}
+
 async function serve(projectDir: string, port: number): Promise<void> {
   const app = Lightbox.open(projectDir);
   const staticDir = path.join(repoRoot, 'out', 'renderer');
@@ -256,6 +339,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'embed': return await runEmbed(args, json);
       case 'labels': await runLabels(args, json); return 0;
+      case 'export': return await runExport(args, json);
+      case 'import-labels': return await runImportLabels(args, rest[0], json);
       case 'serve': {
         const dir = flag(args, 'project') ? path.resolve(flag(args, 'project')!) : defaultDemoProject();
         if (!flag(args, 'project') && !fs.existsSync(path.join(dir, 'lightbox.db'))) await ensureDemoProject(dir, undefined, false);

@@ -16,6 +16,23 @@ import { LabelRepository } from '../project/label-repo.ts';
 import type { EventRow, Field, LevelIndex, NewEvent } from '../project/label-repo.ts';
 import type { GroupJob, GroupResult } from './suggest-engine.ts';
 
+/** One label to import: the item (by UID), the group and its labels, with where it came from. */
+export interface ImportEntry {
+  /** Where the entry was read (file and line), for error messages. */
+  where: string;
+  level: Level;
+  uid: string;
+  group: string;
+  labels: string[];
+  flagged?: boolean;
+  note?: string;
+  /** Who, when and how the label was made at its origin (kept in the event's detail). */
+  detail: string;
+  suggestionSource?: string;
+  modelSha256?: string;
+  score?: number | null;
+}
+
 interface IndexedLevel extends LevelIndex { pos: Map<string, number> }
 
 interface ModelIndex {
@@ -628,6 +645,46 @@ export class LabelService {
       return this.revert(this.batchOf(e, recent), 'redo', annotator);
     }
     return { event: null, item: null };
+  }
+
+  /**
+   * Records labels from elsewhere (an export, another reader's SR) as 'import' events with source 'imported', in one
+   * transaction. An item already holding other labels is a conflict, left as it is unless `overwrite`; bad entries
+   * are reported one by one and never stop the rest.
+   */
+  importLabels(entries: ImportEntry[], overwrite: boolean): { imported: number; unchanged: number; conflicts: number; errors: { where: string; reason: string }[] } {
+    const annotator = this.profile().annotator;
+    const events: NewEvent[] = [];
+    const errors: { where: string; reason: string }[] = [];
+    let unchanged = 0;
+    let conflicts = 0;
+    for (const en of entries) {
+      try {
+        const g = this.group(en.group, en.level);
+        if (this.repo.idOf(en.level, en.uid) === undefined) throw new LightboxError('not-found', `${en.level} ${en.uid} is not in this project; import its DICOM folder first`);
+        if (g.kind === 'single' && en.labels.length === 0) throw new LightboxError('bad-request', `group "${g.key}" is single-choice but the entry has no label`);
+        const chosen = g.kind === 'single' ? mostSpecific(g, en.labels) : en.labels;
+        this.checkChoice(g, chosen);
+        const value = expandChoice(g, chosen);
+        const st = this.repo.state(en.level, en.uid, g.key);
+        const base = { annotator, action: 'import' as const, level: en.level, itemUid: en.uid, source: 'imported' as const, modelDetail: en.detail.slice(0, 500) };
+        if (sameSet(st.labels, value)) unchanged++;
+        else if (st.labels !== null && !overwrite) { conflicts++; continue; }
+        else {
+          events.push({ ...base, group: g.key, field: 'labels', value, previous: st.labels, suggestionSource: en.suggestionSource ?? '', modelSha256: en.modelSha256 ?? '', score: en.score ?? null });
+        }
+        const wide = this.repo.state(en.level, en.uid, '');
+        if (en.flagged !== undefined && en.flagged !== wide.flagged) events.push({ ...base, group: '', field: 'flagged', value: en.flagged, previous: wide.flagged });
+        if (en.note !== undefined && en.note !== '' && en.note !== wide.note) events.push({ ...base, group: '', field: 'note', value: en.note, previous: wide.note });
+      } catch (e) {
+        errors.push({ where: en.where, reason: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    if (events.length) {
+      this.repo.appendMany(events);
+      this.afterChange(events);
+    }
+    return { imported: events.filter((e) => e.field === 'labels').length, unchanged, conflicts, errors };
   }
 
   history(studyId: number): LabelEvent[] {

@@ -175,6 +175,31 @@ export const migrations: readonly string[] = [
     at TEXT NOT NULL
   );
   `,
+  /* 4: export. deid_key holds the project's secret for pseudonymising UIDs and deid_patients each patient's
+     pseudonym and date shift: the re-identification key, which stays in the project and never goes into an export.
+     Patients are named by their patient_key (stable across re-imports). exports logs every export written. */ `
+  CREATE TABLE deid_key (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    secret TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+
+  CREATE TABLE deid_patients (
+    patient_key TEXT PRIMARY KEY,
+    pseudonym TEXT NOT NULL UNIQUE,
+    day_offset INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE exports (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    annotator TEXT NOT NULL,
+    out TEXT NOT NULL,
+    options TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    manifest_sha256 TEXT NOT NULL
+  );
+  `,
 ];
 
 export const schemaVersion = migrations.length;

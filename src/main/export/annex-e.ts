@@ -1,0 +1,199 @@
+// DICOM PS3.15 Annex E, Table E.1-1: the attributes the Basic Application Level Confidentiality Profile acts on,
+// with the profile's action. Written down from the standard (not generated); test/unit/export.test.ts checks every
+// keyword against the DICOM dictionary that dcmjs ships, so a mistyped tag fails the tests.
+// Actions: D replace with a dummy value, Z empty (or dummy), X remove, K keep, U replace the UID consistently.
+// Where the standard gives a choice (e.g. X/Z/D) the stricter one that keeps the object valid is listed.
+export type AnnexEAction = 'D' | 'Z' | 'X' | 'K' | 'U';
+
+const TABLE = `
+0008,0012 InstanceCreationDate X
+0008,0013 InstanceCreationTime X
+0008,0014 InstanceCreatorUID U
+0008,0015 InstanceCoercionDateTime X
+0008,0018 SOPInstanceUID U
+0008,0020 StudyDate Z
+0008,0021 SeriesDate X
+0008,0022 AcquisitionDate X
+0008,0023 ContentDate Z
+0008,002A AcquisitionDateTime X
+0008,0030 StudyTime Z
+0008,0031 SeriesTime X
+0008,0032 AcquisitionTime X
+0008,0033 ContentTime Z
+0008,0050 AccessionNumber Z
+0008,0058 FailedSOPInstanceUIDList U
+0008,0080 InstitutionName X
+0008,0081 InstitutionAddress X
+0008,0082 InstitutionCodeSequence X
+0008,0090 ReferringPhysicianName Z
+0008,0092 ReferringPhysicianAddress X
+0008,0094 ReferringPhysicianTelephoneNumbers X
+0008,0096 ReferringPhysicianIdentificationSequence X
+0008,009C ConsultingPhysicianName X
+0008,0201 TimezoneOffsetFromUTC X
+0008,1010 StationName X
+0008,1030 StudyDescription X
+0008,1032 ProcedureCodeSequence X
+0008,103E SeriesDescription X
+0008,1040 InstitutionalDepartmentName X
+0008,1048 PhysiciansOfRecord X
+0008,1049 PhysiciansOfRecordIdentificationSequence X
+0008,1050 PerformingPhysicianName X
+0008,1052 PerformingPhysicianIdentificationSequence X
+0008,1060 NameOfPhysiciansReadingStudy X
+0008,1062 PhysiciansReadingStudyIdentificationSequence X
+0008,1070 OperatorsName X
+0008,1072 OperatorIdentificationSequence X
+0008,1080 AdmittingDiagnosesDescription X
+0008,1084 AdmittingDiagnosesCodeSequence X
+0008,1110 ReferencedStudySequence X
+0008,1111 ReferencedPerformedProcedureStepSequence X
+0008,1120 ReferencedPatientSequence X
+0008,1140 ReferencedImageSequence X
+0008,1155 ReferencedSOPInstanceUID U
+0008,1195 TransactionUID U
+0008,2111 DerivationDescription X
+0008,2112 SourceImageSequence X
+0008,3010 IrradiationEventUID U
+0008,4000 IdentifyingComments X
+0010,0010 PatientName Z
+0010,0020 PatientID Z
+0010,0021 IssuerOfPatientID X
+0010,0030 PatientBirthDate Z
+0010,0032 PatientBirthTime X
+0010,0040 PatientSex Z
+0010,0050 PatientInsurancePlanCodeSequence X
+0010,0101 PatientPrimaryLanguageCodeSequence X
+0010,0102 PatientPrimaryLanguageModifierCodeSequence X
+0010,1000 OtherPatientIDs X
+0010,1001 OtherPatientNames X
+0010,1002 OtherPatientIDsSequence X
+0010,1005 PatientBirthName X
+0010,1010 PatientAge X
+0010,1020 PatientSize X
+0010,1030 PatientWeight X
+0010,1040 PatientAddress X
+0010,1050 InsurancePlanIdentification X
+0010,1060 PatientMotherBirthName X
+0010,1080 MilitaryRank X
+0010,1081 BranchOfService X
+0010,1090 MedicalRecordLocator X
+0010,2000 MedicalAlerts X
+0010,2110 Allergies X
+0010,2150 CountryOfResidence X
+0010,2152 RegionOfResidence X
+0010,2154 PatientTelephoneNumbers X
+0010,2160 EthnicGroup X
+0010,2180 Occupation X
+0010,21A0 SmokingStatus X
+0010,21B0 AdditionalPatientHistory X
+0010,21C0 PregnancyStatus X
+0010,21D0 LastMenstrualDate X
+0010,21F0 PatientReligiousPreference X
+0010,2203 PatientSexNeutered X
+0010,2297 ResponsiblePerson X
+0010,2299 ResponsibleOrganization X
+0010,4000 PatientComments X
+0018,1000 DeviceSerialNumber X
+0018,1002 DeviceUID U
+0018,1004 PlateID X
+0018,1005 GeneratorID X
+0018,1007 CassetteID X
+0018,1008 GantryID X
+0018,1030 ProtocolName X
+0018,1200 DateOfLastCalibration X
+0018,1201 TimeOfLastCalibration X
+0018,1400 AcquisitionDeviceProcessingDescription X
+0018,4000 AcquisitionComments X
+0018,700A DetectorID X
+0018,9424 AcquisitionProtocolDescription X
+0018,A003 ContributionDescription X
+0020,000D StudyInstanceUID U
+0020,000E SeriesInstanceUID U
+0020,0010 StudyID Z
+0020,0052 FrameOfReferenceUID U
+0020,0200 SynchronizationFrameOfReferenceUID U
+0020,4000 ImageComments X
+0020,9158 FrameComments X
+0020,9161 ConcatenationUID U
+0020,9164 DimensionOrganizationUID U
+0028,1199 PaletteColorLookupTableUID U
+0028,1214 LargePaletteColorLookupTableUID U
+0028,4000 ImagePresentationComments X
+0032,1030 ReasonForStudy X
+0032,1032 RequestingPhysician X
+0032,1033 RequestingService X
+0032,1060 RequestedProcedureDescription X
+0032,1070 RequestedContrastAgent X
+0032,4000 StudyComments X
+0038,0010 AdmissionID X
+0038,0060 ServiceEpisodeID X
+0038,0062 ServiceEpisodeDescription X
+0038,0300 CurrentPatientLocation X
+0038,0400 PatientInstitutionResidence X
+0038,0500 PatientState X
+0038,0004 ReferencedPatientAliasSequence X
+0038,4000 VisitComments X
+0040,0001 ScheduledStationAETitle X
+0040,0002 ScheduledProcedureStepStartDate X
+0040,0006 ScheduledPerformingPhysicianName X
+0040,0007 ScheduledProcedureStepDescription X
+0040,0010 ScheduledStationName X
+0040,0011 ScheduledProcedureStepLocation X
+0040,0012 PreMedication X
+0040,0241 PerformedStationAETitle X
+0040,0242 PerformedStationName X
+0040,0243 PerformedLocation X
+0040,0244 PerformedProcedureStepStartDate X
+0040,0245 PerformedProcedureStepStartTime X
+0040,0253 PerformedProcedureStepID X
+0040,0254 PerformedProcedureStepDescription X
+0040,0275 RequestAttributesSequence X
+0040,0280 CommentsOnThePerformedProcedureStep X
+0040,0555 AcquisitionContextSequence X
+0040,1001 RequestedProcedureID X
+0040,1004 PatientTransportArrangements X
+0040,1005 RequestedProcedureLocation X
+0040,1010 NamesOfIntendedRecipientsOfResults X
+0040,1011 IntendedRecipientsOfResultsIdentificationSequence X
+0040,1102 PersonAddress X
+0040,1103 PersonTelephoneNumbers X
+0040,1400 RequestedProcedureComments X
+0040,2008 OrderEnteredBy X
+0040,2009 OrderEntererLocation X
+0040,2010 OrderCallbackPhoneNumber X
+0040,2016 PlacerOrderNumberImagingServiceRequest Z
+0040,2017 FillerOrderNumberImagingServiceRequest Z
+0040,2400 ImagingServiceRequestComments X
+0040,3001 ConfidentialityConstraintOnPatientDataDescription X
+0040,A027 VerifyingOrganization X
+0040,A073 VerifyingObserverSequence X
+0040,A075 VerifyingObserverName X
+0040,A078 AuthorObserverSequence X
+0040,A07A ParticipantSequence X
+0040,A07C CustodialOrganizationSequence X
+0040,A088 VerifyingObserverIdentificationCodeSequence X
+0040,A123 PersonName X
+0040,A124 UID U
+0040,A730 ContentSequence X
+0040,DB0C TemplateExtensionOrganizationUID U
+0040,DB0D TemplateExtensionCreatorUID U
+0070,0084 ContentCreatorName Z
+0070,0086 ContentCreatorIdentificationCodeSequence X
+0088,0140 StorageMediaFileSetUID U
+3006,0024 ReferencedFrameOfReferenceUID U
+3006,00C2 RelatedFrameOfReferenceUID U
+0400,0100 DigitalSignatureUID X
+FFFA,FFFA DigitalSignaturesSequence X
+`;
+
+export interface AnnexEEntry { tag: string; keyword: string; action: AnnexEAction }
+
+/** The table, keyed by tag as dcmjs writes it in a raw data set ("0008103E"). */
+export const ANNEX_E: ReadonlyMap<string, AnnexEEntry> = new Map(
+  TABLE.trim().split('\n').map((line) => {
+    const [tag, keyword, action] = line.split(' ') as [string, string, AnnexEAction];
+    const key = tag.replace(',', '');
+    return [key, { tag: key, keyword, action }];
+  }),
+);
