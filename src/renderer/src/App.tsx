@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { ProjectInfo } from '../../shared/contract.ts';
 import { api } from './api/client.ts';
 import { EmbedBar } from './components/EmbedBar.tsx';
+import { ExportDialog } from './components/ExportDialog.tsx';
 import { ImportPanel } from './components/ImportPanel.tsx';
 import { LabelView } from './components/LabelView.tsx';
 import { StudyView } from './components/StudyView.tsx';
@@ -13,6 +14,7 @@ export function App() {
   const [studyId, setStudyId] = useState<number | null>(null);
   const [labelling, setLabelling] = useState(false);
   const [showImport, setShowImport] = useState(false);
+  const [showExport, setShowExport] = useState(false);
   const [version, setVersion] = useState(0);
 
   const refresh = useCallback(() => {
@@ -39,6 +41,7 @@ export function App() {
         </button>
         <span className="host" title="How this window talks to Lightbox">{api.host === 'electron' ? 'desktop' : 'browser host'}</span>
         <button onClick={() => setShowImport(true)} data-testid="open-import">Import folder…</button>
+        <button onClick={() => setShowExport(true)} data-testid="open-export" title="Export the curated labels (CSV, JSONL, DICOM SR) with a manifest">Export…</button>
       </header>
       {error && <div className="banner error">{error}</div>}
       {info?.interruptedImport && (
@@ -54,6 +57,7 @@ export function App() {
             ? <LabelView onOpenStudy={setStudyId} />
             : <Worklist version={version} onOpen={setStudyId} />}
       </main>
+      {showExport && <ExportDialog onClose={() => setShowExport(false)} />}
       {showImport && <ImportPanel onClose={() => { setShowImport(false); refresh(); }} />}
       <footer className="footer">For research use only. Not a medical device; not for diagnosis.</footer>
     </div>
