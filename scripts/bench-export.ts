@@ -73,7 +73,7 @@ async function timed(name: string, options: Record<string, unknown>): Promise<{ 
   let rows = 0;
   let bytes = 0;
   for (let r = 0; r < REPEATS; r++) {
-    const out = path.join(work, `${name}-${r}`);
+    const out = path.join(work, `${name.replace(/[^a-z0-9]+/gi, '-')}-${r}`);
     t0 = performance.now();
     const s = await app.exports.run(out, ExportOptions.parse(options));
     runs.push((performance.now() - t0) / 1000);
@@ -85,9 +85,10 @@ async function timed(name: string, options: Record<string, unknown>): Promise<{ 
   return { seconds: Number(median(runs).toFixed(3)), rows, bytes };
 }
 
-const plain = await timed('csv+jsonl+manifest', { formats: ['csv', 'jsonl'] });
-const split = await timed('with split 70/15/15 and 5 folds', { formats: ['csv', 'jsonl'], split: [70, 15, 15], folds: 5 });
-const deid = await timed('de-identified', { formats: ['csv', 'jsonl'], deidentify: true });
+const all = ['accepted', 'flagged'];
+const plain = await timed('csv+jsonl+manifest', { formats: ['csv', 'jsonl'], statuses: all });
+const split = await timed('with split 70/15/15 and 5 folds', { formats: ['csv', 'jsonl'], statuses: all, split: [70, 15, 15], folds: 5 });
+const deid = await timed('de-identified', { formats: ['csv', 'jsonl'], statuses: all, deidentify: true });
 await app.close();
 fs.rmSync(work, { recursive: true, force: true });
 console.log(JSON.stringify({

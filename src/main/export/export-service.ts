@@ -229,7 +229,12 @@ export class ExportService {
     const itemsOf = (idx: number[]): number => new Set(idx.map((i) => `${c.rows[i]!.level}|${c.source[i]!.uid}`)).size;
     const all = c.rows.map((_, i) => i);
     const byPart = new Map<string, number[]>();
-    c.rows.forEach((r, i) => { if (r.split) byPart.set(String(r.split), [...(byPart.get(String(r.split)) ?? []), i]); });
+    c.rows.forEach((r, i) => {
+      if (!r.split) return;
+      const list = byPart.get(String(r.split));
+      if (list) list.push(i);
+      else byPart.set(String(r.split), [i]);
+    });
     const order = ['train', 'val', 'test'];
     return {
       rows: c.rows.length,
@@ -493,7 +498,11 @@ export class ExportService {
 
 function groupByStudy(c: Collected): Map<string, number[]> {
   const m = new Map<string, number[]>();
-  c.meta.forEach((meta, i) => m.set(meta.studyUid, [...(m.get(meta.studyUid) ?? []), i]));
+  c.meta.forEach((meta, i) => {
+    const list = m.get(meta.studyUid);
+    if (list) list.push(i);
+    else m.set(meta.studyUid, [i]);
+  });
   return m;
 }
 

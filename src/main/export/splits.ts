@@ -29,8 +29,8 @@ export function assignGroups(units: readonly SplitUnit[], fractions: readonly nu
     for (const [l, n] of u.counts) labels.set(l, (labels.get(l) ?? 0) + n);
   }
   // Units with the rarest label first (their placement matters most), then larger units, then the seeded shuffle.
-  const rarity = (u: SplitUnit): number => Math.min(Infinity, ...[...u.counts.keys()].map((l) => labels.get(l)!));
-  order.sort((a, b) => rarity(a.u) - rarity(b.u) || b.u.items - a.u.items || a.r - b.r);
+  const rarity = new Map(units.map((u) => [u, Math.min(Infinity, ...[...u.counts.keys()].map((l) => labels.get(l)!))]));
+  order.sort((a, b) => rarity.get(a.u)! - rarity.get(b.u)! || b.u.items - a.u.items || a.r - b.r);
   const names = [...labels.keys()];
   const parts = fractions.length;
   const assigned = names.map(() => new Float64Array(parts));
