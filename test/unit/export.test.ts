@@ -194,8 +194,10 @@ print(json.dumps({'csv': list(c.columns), 'json': list(j.columns), 'rows': len(c
     expect(spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: copy }).status).not.toBe(0);
   });
 
-  it('the application version matches package.json', () => {
+  it('the application version matches package.json, and the README documents every column', () => {
     expect(APP.version).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    for (const [k] of COLUMNS) expect(readme, k).toContain(`| \`${k}\` |`);
   });
 });
 
