@@ -426,12 +426,20 @@ describe('re-import', () => {
     }
   });
 
-  it('a de-identified export maps back through the project key', async () => {
+  it('a de-identified export maps back through the project key, and an accepted row never clears a flag', async () => {
     const s = await exportTo({ formats: ['csv'], deidentify: true });
-    const r = await call('labels.import', { path: path.join(s.out, 'labels.csv') });
-    expect(r.reidentified).toBe(true);
-    expect(r.errors).toEqual([]);
-    expect(r.unchanged).toBe(s.rows);
+    // Flagged after the export: the export's row says "accepted", which must not undo a request for a second opinion.
+    const study = studyIds[1]!;
+    await call('labels.flag', { level: 'study', itemId: study.id, flagged: true });
+    try {
+      const r = await call('labels.import', { path: path.join(s.out, 'labels.csv') });
+      expect(r.reidentified).toBe(true);
+      expect(r.errors).toEqual([]);
+      expect(r.unchanged).toBe(s.rows);
+      expect(app.labels.repo.state('study', study.uid, '').flagged).toBe(true);
+    } finally {
+      await call('labels.flag', { level: 'study', itemId: study.id, flagged: false });
+    }
   });
 
   it('bad rows are reported with their line and the rest imported; conflicts are kept unless overwrite', async () => {

@@ -58,7 +58,9 @@ function entryOf(r: Record_, where: string, file: string): ImportEntry {
   const score = r.score === '' || r.score === null || r.score === undefined ? null : Number(r.score);
   return {
     where, level, uid, group, labels,
-    flagged: status === 'flagged',
+    // A flagged row flags the item; an accepted one leaves an existing flag alone (an import never clears a
+    // colleague's request for a second opinion).
+    ...(status === 'flagged' ? { flagged: true } : {}),
     ...(r.note !== undefined ? { note: text(r.note) } : {}),
     detail: `imported from ${path.basename(file)}: ${text(r.source) || 'unknown source'} by ${text(r.annotator) || 'unknown'} at ${text(r.labelled_at) || 'unknown time'}`,
     suggestionSource: text(r.suggestion_source),
