@@ -5,6 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pixelModule, uidFrom, writeDicom } from '../dicom/dicom-writer.ts';
+import { mulberry32 } from '../../shared/random.ts';
+
+export { mulberry32 };
 
 export const CXR_CLASSES = ['normal', 'cardiomegaly', 'effusion', 'nodule'] as const;
 export const CT_CLASSES = ['normal', 'nodule'] as const;
@@ -24,17 +27,6 @@ export interface DemoTruth {
   seed: number;
   instances: Record<string, { class: string; kind: 'cxr' | 'ct' }>;
   series: Record<string, { class: string }>;
-}
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function gauss(rand: () => number): number {

@@ -2,25 +2,14 @@
 // reproducible from a seed. The assignment is greedy in the manner of stratified group k-fold: patients are
 // shuffled with the seed, the ones carrying rare labels are placed first, and each goes to the split where it
 // is least full relative to its targets, for the patient's labels and for its size.
+import { mulberry32 } from '../../shared/random.ts';
 
 /** A patient: its key and how many of its items carry each stratification label. */
 export interface SplitUnit { key: string; counts: Map<string, number>; items: number }
 
-/** A small, fast, seeded generator (mulberry32): the same seed gives the same splits on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Assigns each unit to one of `fractions.length` parts; returns unit key → part index. */
 export function assignGroups(units: readonly SplitUnit[], fractions: readonly number[], seed: number): Map<string, number> {
-  const rand = seededRandom(seed);
+  const rand = mulberry32(seed);
   const order = units.map((u, i) => ({ u, r: rand(), i }));
   const labels = new Map<string, number>();
   let totalItems = 0;
