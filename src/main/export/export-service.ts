@@ -27,7 +27,7 @@ export const COLUMNS = [
   ['study_uid', 'Study Instance UID'],
   ['series_uid', 'Series Instance UID (series and image rows)'],
   ['sop_uid', 'SOP Instance UID (image rows)'],
-  ['path', 'the file (image rows) or the folder holding all the item\'s files, relative to root; with de-identified copies, relative to the export'],
+  ['path', 'the item\'s file (an image, or a series or study held in one file) or the deepest folder holding all its files, relative to root; with de-identified copies, relative to the export'],
   ['root', 'the source folder the path is relative to (empty when de-identified)'],
   ['modality', 'modality (a study lists each of its series\' modalities)'],
   ['study_date', 'study date YYYYMMDD (shifted per patient when de-identified)'],
