@@ -13,14 +13,14 @@ import type { DemoTruth } from '../../src/main/demo/demo-data.ts';
 import { writeDicom } from '../../src/main/dicom/dicom-writer.ts';
 import { importFolder } from '../../src/main/dicom/import-service.ts';
 import { ANNEX_E } from '../../src/main/export/annex-e.ts';
-import { Pseudonymizer } from '../../src/main/export/deidentify.ts';
+import { Pseudonymizer, writeDeidentifiedCopy } from '../../src/main/export/deidentify.ts';
 import { COLUMNS } from '../../src/main/export/export-service.ts';
 import { assignGroups } from '../../src/main/export/splits.ts';
 import { ExportOptions } from '../../src/shared/contract.ts';
 import type { CallName, CallResult, ExportSummary, LabelSchema } from '../../src/shared/contract.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
 import { APP } from '../../src/shared/version.ts';
-import { tempDir } from '../helpers.ts';
+import { FIXTURE_DIR, tempDir } from '../helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const HOME = tempDir('lightbox-home-');
@@ -363,6 +363,29 @@ describe('de-identification', () => {
     expect(ds.PatientBirthDate ?? '').toBe('');
     expect(ds.InstitutionName).toBeUndefined();
     expect(ds.Rows).toBeGreaterThan(0);
+  });
+
+  it('de-identified copies of every transfer syntax and photometric fixture keep their pixels (GDCM decodes both)', () => {
+    const pz = new Pseudonymizer(app.exports.repo, ['fixture-patient']);
+    const dir = tempDir('lightbox-deid-copies-');
+    const pixels = (file: string): string => {
+      const raw = path.join(dir, 'raw.dcm');
+      execFileSync('gdcmconv', ['--raw', file, raw]);
+      const b = fs.readFileSync(raw);
+      const ds = dcmjs.data.DicomMessage.readFile(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer).dict as Record<string, { Value?: ArrayBuffer[] }>;
+      return crypto.createHash('sha256').update(Buffer.from(ds['7FE00010']!.Value![0]!)).digest('hex');
+    };
+    let n = 0;
+    for (const sub of ['syntax', 'photometric', 'multiframe']) {
+      for (const f of fs.readdirSync(path.join(FIXTURE_DIR, sub))) {
+        const src = path.join(FIXTURE_DIR, sub, f);
+        const dest = path.join(dir, `${sub}-${f}`);
+        writeDeidentifiedCopy(src, dest, pz, 'fixture-patient');
+        expect(pixels(dest), `${sub}/${f}`).toBe(pixels(src));
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThanOrEqual(15);
   });
 
   it('keeps the key in the project: the same patient gets the same pseudonym in the next export', async () => {

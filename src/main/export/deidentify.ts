@@ -13,6 +13,8 @@ const { DicomMessage, DicomDict } = dcmjs.data;
 
 /** UIDs under the DICOM root name registered things (SOP classes, transfer syntaxes, codes): never patient data. */
 const REGISTERED_ROOT = '1.2.840.10008.';
+const DEFLATED_LE = '1.2.840.10008.1.2.1.99';
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 
 export const DEID_METHOD = 'Lightbox: PS3.15 Annex E Basic Application Level Confidentiality Profile, Retain Longitudinal Temporal Information with Modified Dates Option';
 export const DEID_CODES = [
@@ -158,6 +160,8 @@ export function writeDeidentifiedCopy(src: string, dest: string, pz: Pseudonymiz
   ds['00280303'] = { vr: 'CS', Value: ['MODIFIED'] };
   const meta = msg.meta as RawDataSet;
   meta['00020003'] = { vr: 'UI', Value: [pz.uid(str(meta['00020003']))] };
+  // dcmjs reads a deflated data set but writes it back inflated: say so in the meta header.
+  if (str(meta['00020010']) === DEFLATED_LE) meta['00020010'] = { vr: 'UI', Value: [EXPLICIT_LE] };
   const out = new DicomDict(meta);
   out.dict = ds;
   fs.writeFileSync(dest, Buffer.from(out.write()));
