@@ -388,6 +388,23 @@ describe('de-identification', () => {
     expect(n).toBeGreaterThanOrEqual(15);
   });
 
+  it('an image whose file is gone is listed as a failure, without its path, and the rest is exported', async () => {
+    const file = app.store.db.prepare("SELECT f.path FROM files f JOIN instances i ON i.file_pk = f.id JOIN series s ON s.id = i.series_pk WHERE s.modality = 'DX' LIMIT 1").pluck().get() as string;
+    const aside = `${file}.aside`;
+    fs.renameSync(file, aside);
+    try {
+      const r = await exportTo({ formats: ['csv'], deidentify: true, dicomCopies: true });
+      expect(r.failures).toHaveLength(1);
+      expect(r.failures[0]!.reason).toMatch(/source file cannot be read \(ENOENT\)/);
+      expect(r.files.filter((f) => f.path.startsWith('dicom/')).length).toBeGreaterThan(50);
+      const manifest = fs.readFileSync(path.join(r.out, 'manifest.json'), 'utf8');
+      expect(manifest).toContain('cannot be read');
+      expect(manifest).not.toContain(path.dirname(file));
+    } finally {
+      fs.renameSync(aside, file);
+    }
+  });
+
   it('keeps the key in the project: the same patient gets the same pseudonym in the next export', async () => {
     const again = readJsonl(path.join((await exportTo({ formats: ['jsonl'], deidentify: true })).out, 'labels.jsonl'));
     const first = readJsonl(path.join(s.out, 'labels.jsonl'));

@@ -117,6 +117,7 @@ export class ExportService {
     const from = o.labelledFrom;
     const to = o.labelledTo;
     const kept: { r: LabelRow; g: LabelGroup; m: ItemMeta }[] = [];
+    const missing: LabelRow[] = [];
     for (const r of this.repo.labelRows()) {
       const g = groups.get(r.group);
       if (!g || (o.levels.length && !o.levels.includes(r.level))) continue;
@@ -125,13 +126,16 @@ export class ExportService {
       if ((from && day < from) || (to && day > to)) continue;
       const m = metaOf(r.level).get(r.uid);
       if (!m) {
-        out.failures.push({ item: `${r.level} ${r.uid}`, reason: 'labelled, but no longer in the project (its files were removed); re-import its folder to export it' });
+        missing.push(r);
         continue;
       }
       kept.push({ r, g, m });
     }
     const pz = o.deidentify ? new Pseudonymizer(this.repo, kept.map((k) => k.m.patientKey)) : null;
     out.pz = pz;
+    for (const r of missing) {
+      out.failures.push({ item: `${r.level} ${pz ? pz.uid(r.uid) : r.uid}`, reason: 'labelled, but no longer in the project (its files were removed); re-import its folder to export it' });
+    }
     for (const { r, g, m } of kept) {
       const label = mostSpecific(g, r.labels);
       const model = models.get(r.modelSha256);
@@ -357,7 +361,9 @@ export class ExportService {
           writeDeidentifiedCopy(cp.src, f, c.pz!, cp.patientKey);
           files.push(cp.dest);
         } catch (e) {
-          c.failures.push({ item: `image ${cp.sop}`, reason: (e as Error).message });
+          // The source path names folders (often patient names or IDs): never write it into a de-identified export.
+          const code = (e as NodeJS.ErrnoException).code;
+          c.failures.push({ item: `image ${cp.sop}`, reason: code ? `its source file cannot be read (${code}); re-import its folder` : (e as Error).message });
         }
         tick(1, 'de-identified copies');
         if (done % 16 === 0) await yieldNow();
