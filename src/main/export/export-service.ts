@@ -266,8 +266,10 @@ export class ExportService {
     checkDestination(dest);
     const jobId = this.store.createJob('export', { out: dest, options: o });
     const controller = new AbortController();
-    const run = { jobId, controller, last: null as JobProgress | null, settled: Promise.resolve() };
+    const first: JobProgress = { jobId, kind: 'export', phase: 'exporting', done: 0, total: 0, ratePerSecond: 0, etaSeconds: null, message: 'Exporting: reading the labels' };
+    const run = { jobId, controller, last: first as JobProgress | null, settled: Promise.resolve() };
     this.running = run;
+    this.onProgress(first);
     this.lastError = '';
     const done = this.write(dest, o, jobId, controller.signal, (p) => { run.last = p; this.onProgress(p); })
       .then((s) => { this.last = s; this.store.finishJob(jobId, s.cancelled ? 'cancelled' : 'done'); return s; },
@@ -299,8 +301,11 @@ export class ExportService {
 
   private async write(dest: string, o: ExportOptions, jobId: number, signal: AbortSignal, progress: (p: JobProgress) => void): Promise<ExportSummary> {
     const t0 = performance.now();
+    // export.start answers with the job id first; the work starts on the next turn.
+    await yieldNow();
     const c = this.collect(o);
     const summary = this.summarise(c);
+    await yieldNow();
     const studies = o.formats.includes('sr') ? groupByStudy(c) : new Map<string, number[]>();
     const copies = o.dicomCopies ? this.copyPlan(c) : [];
     const total = c.rows.length + studies.size + copies.length;
@@ -329,6 +334,8 @@ export class ExportService {
         const lines = [cols.join(',')];
         for (const r of c.rows) lines.push(cols.map((k) => csvField(r[k])).join(','));
         put('labels.csv', `${lines.join('\r\n')}\r\n`);
+        // The tables are built in one go (fast), but the host's other calls get a turn between the steps.
+        await yieldNow();
       }
       if (o.formats.includes('jsonl')) {
         const lines: string[] = [];
@@ -338,6 +345,7 @@ export class ExportService {
           lines.push(JSON.stringify(obj));
         }
         put('labels.jsonl', lines.length ? `${lines.join('\n')}\n` : '');
+        await yieldNow();
       }
       tick(c.rows.length, 'label rows', true);
       const seriesUid = uidFrom(`lightbox-export:${jobId}:${dest}:${Date.now()}`);
@@ -373,10 +381,12 @@ export class ExportService {
         progress({ jobId, kind: 'export', phase: 'cancelled', done, total, ratePerSecond: 0, etaSeconds: null, message: 'Export cancelled; nothing was written' });
         return { ...summary, out: dest, files: [], failures: c.failures, srSent: null, cancelled: true, seconds: (performance.now() - t0) / 1000 };
       }
-      const hashed = files.sort().map((name) => {
+      const hashed: { path: string; bytes: number; sha256: string }[] = [];
+      for (const name of files.sort()) {
         const bytes = fs.readFileSync(path.join(tmp, name));
-        return { path: name, bytes: bytes.length, sha256: crypto.createHash('sha256').update(bytes).digest('hex') };
-      });
+        hashed.push({ path: name, bytes: bytes.length, sha256: crypto.createHash('sha256').update(bytes).digest('hex') });
+        if (hashed.length % 64 === 0) await yieldNow();
+      }
       const manifest = this.manifest(c, o, summary, hashed, schema, now);
       put('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
       const manifestBytes = fs.readFileSync(path.join(tmp, 'manifest.json'));
