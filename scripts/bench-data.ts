@@ -1,6 +1,6 @@
-// Benchmark inputs: `count` uncompressed CT slices of rows×rows, 200 per series, written fast by patching the UIDs
-// of one template file in place (same length, 2.25 root). The pixels are a smooth body-like phantom with noise,
-// identical in every file (content does not change decode or inference cost).
+// Benchmark inputs and command-line arguments. Inputs: `count` uncompressed CT slices of rows×rows, 200 per
+// series, written fast by patching the UIDs of one template file in place (same length, 2.25 root). The pixels are
+// a smooth body-like phantom with noise, identical in every file (content does not change decode or inference cost).
 import fs from 'node:fs';
 import path from 'node:path';
 import { encodeDicom, pixelModule, uidFrom } from '../src/main/dicom/dicom-writer.ts';
@@ -41,3 +41,11 @@ export function writeBenchSlices(data: string, count: number, rows: number): voi
     fs.writeFileSync(path.join(dir, `${id}.dcm`), buf);
   }
 }
+
+/** The value after `--name` on a benchmark's command line, or the fallback. */
+export function argValue(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback;
+}
+
+export const numberArg = (name: string, fallback: number): number => Number(argValue(name, String(fallback)));

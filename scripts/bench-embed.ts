@@ -13,12 +13,9 @@ import { startHttpHost } from '../src/main/hosts/http-host.ts';
 import { loadModelPackage, writeManifest } from '../src/main/inference/model-package.ts';
 import type { ModelPackage } from '../src/main/inference/model-package.ts';
 import { writeOnnxModel } from '../src/main/inference/onnx-writer.ts';
-import { writeBenchSlices } from './bench-data.ts';
+import { argValue, writeBenchSlices } from './bench-data.ts';
 
-const arg = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : fallback;
-};
+const arg = argValue;
 const count = Number(arg('count', '5000'));
 const rows = Number(arg('rows', '256'));
 const batch = Number(arg('batch', '32'));

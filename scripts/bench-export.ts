@@ -12,12 +12,9 @@ import type { NewEvent } from '../src/main/project/label-repo.ts';
 import type { FileOutcome } from '../src/main/project/project-store.ts';
 import { ExportOptions } from '../src/shared/contract.ts';
 import { DEMO_SCHEMA } from '../src/shared/label-schema.ts';
+import { numberArg } from './bench-data.ts';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const arg = numberArg;
 const ITEMS = arg('items', 100_000);
 const REPEATS = arg('repeats', 3);
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };

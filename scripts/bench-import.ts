@@ -5,12 +5,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeBenchSlices } from './bench-data.ts';
+import { numberArg, writeBenchSlices } from './bench-data.ts';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
+const arg = numberArg;
 const count = arg('count', 20000);
 const rows = arg('rows', 512);
 const ROOT = path.resolve(import.meta.dirname, '..');

@@ -19,12 +19,9 @@ import type { RowMeta } from '../src/main/inference/embedding-store.ts';
 import type { FileOutcome } from '../src/main/project/project-store.ts';
 import type { CallName, CallResult } from '../src/shared/contract.ts';
 import { DEMO_SCHEMA, LABEL_SCHEMA_FORMAT } from '../src/shared/label-schema.ts';
+import { numberArg } from './bench-data.ts';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const arg = numberArg;
 const ITEMS = arg('items', 100_000);
 const SEED_LABELS = arg('seed', 200);
 const REPEATS = arg('repeats', 30);

@@ -5,11 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lightbox } from '../../src/main/app.ts';
-import { generateDemoProjectData } from '../../src/main/demo/demo-data.ts';
-import { importFolder } from '../../src/main/dicom/import-service.ts';
+import type { Lightbox } from '../../src/main/app.ts';
 import type { HttpHost } from '../../src/main/hosts/http-host.ts';
-import { tempDir } from '../helpers.ts';
+import { openDemoProject, tempDir } from '../helpers.ts';
 import { OUT, openSession } from './browser.ts';
 
 process.env.LIGHTBOX_HOME = tempDir('lightbox-home-');
@@ -22,10 +20,7 @@ const IMAGES = 400;
 let missing = '';
 
 beforeAll(async () => {
-  const project = tempDir();
-  const { dataDir } = generateDemoProjectData(project, { count: IMAGES, ctSeries: 0 });
-  app = Lightbox.open(project, { create: true });
-  await importFolder(app.store, dataDir);
+  ({ app } = await openDemoProject({ count: IMAGES, ctSeries: 0 }));
   // One file goes missing after import (the oldest study, far from the top of the worklist): it must be reported.
   missing = app.store.db.prepare('SELECT f.path FROM instances i JOIN files f ON f.id = i.file_pk JOIN series s ON s.id = i.series_pk JOIN studies st ON st.id = s.study_pk ORDER BY st.study_date, st.id LIMIT 1').pluck().get() as string;
   fs.rmSync(missing);

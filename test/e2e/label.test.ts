@@ -5,12 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lightbox } from '../../src/main/app.ts';
-import { generateDemoProjectData } from '../../src/main/demo/demo-data.ts';
-import { importFolder } from '../../src/main/dicom/import-service.ts';
+import type { Lightbox } from '../../src/main/app.ts';
 import type { HttpHost } from '../../src/main/hosts/http-host.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
-import { tempDir } from '../helpers.ts';
+import { openDemoProject, tempDir } from '../helpers.ts';
 import { OUT, openSession } from './browser.ts';
 
 process.env.LIGHTBOX_HOME = tempDir('lightbox-home-');
@@ -21,10 +19,7 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  const project = tempDir();
-  const { dataDir } = generateDemoProjectData(project, { count: 80, ctSeries: 0 });
-  app = Lightbox.open(project, { create: true });
-  await importFolder(app.store, dataDir);
+  ({ app } = await openDemoProject({ count: 80, ctSeries: 0 }));
   await (await app.embeddings.start({ provider: 'cpu' })).done;
   app.labels.setSchema(DEMO_SCHEMA);
   await app.labels.whenIdle();

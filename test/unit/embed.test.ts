@@ -14,7 +14,7 @@ import { EmbeddingStore, HEADER_BYTES } from '../../src/main/inference/embedding
 import { loadModelPackage, writeManifest } from '../../src/main/inference/model-package.ts';
 import type { Manifest } from '../../src/main/inference/model-package.ts';
 import { mapIntensity } from '../../src/main/inference/preprocess.ts';
-import { FIXTURE_DIR, fixtures, tempDir } from '../helpers.ts';
+import { FIXTURE_DIR, fixtures, openDemoProject, tempDir } from '../helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const HOME = tempDir('lightbox-home-');
@@ -166,15 +166,12 @@ describe('model packages', () => {
 });
 
 describe('embedding the demo project', () => {
-  const project = tempDir();
+  let project: string;
   let app: Lightbox;
   let truth: DemoTruth;
 
   beforeAll(async () => {
-    const demo = generateDemoProjectData(project, { count: 120, ctSeries: 2 });
-    truth = demo.truth;
-    app = Lightbox.open(project, { create: true });
-    await importFolder(app.store, demo.dataDir);
+    ({ app, project, truth } = await openDemoProject({ count: 120, ctSeries: 2 }));
     const { done } = await app.embeddings.start({ provider: 'cpu', batch: 16 });
     await done;
   }, 120_000);

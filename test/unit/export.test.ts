@@ -8,7 +8,6 @@ import path from 'node:path';
 import dcmjs from 'dcmjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lightbox } from '../../src/main/app.ts';
-import { generateDemoProjectData } from '../../src/main/demo/demo-data.ts';
 import type { DemoTruth } from '../../src/main/demo/demo-data.ts';
 import { writeDicom } from '../../src/main/dicom/dicom-writer.ts';
 import { importFolder } from '../../src/main/dicom/import-service.ts';
@@ -20,7 +19,7 @@ import { ExportOptions } from '../../src/shared/contract.ts';
 import type { CallName, CallResult, ExportSummary, LabelSchema } from '../../src/shared/contract.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
 import { APP } from '../../src/shared/version.ts';
-import { FIXTURE_DIR, tempDir } from '../helpers.ts';
+import { FIXTURE_DIR, openDemoProject, tempDir } from '../helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const HOME = tempDir('lightbox-home-');
@@ -76,25 +75,22 @@ const stateOf = (a: Lightbox, groups: string[]): Record<string, unknown> => {
 };
 
 beforeAll(async () => {
-  project = tempDir();
-  const gen = generateDemoProjectData(project, { count: 60, ctSeries: 1 });
-  truth = gen.truth;
-  dataDir = gen.dataDir;
-  writeDicom(path.join(dataDir, 'extra', 'smith.dcm'), {
-    SpecificCharacterSet: 'ISO_IR 192', SOPClassUID: '1.2.840.10008.5.1.4.1.1.7', SOPInstanceUID: '1.2.826.0.1.3680043.99.7734921.3', Modality: 'DX',
-    StudyInstanceUID: '1.2.826.0.1.3680043.99.7734921.1', SeriesInstanceUID: '1.2.826.0.1.3680043.99.7734921.2', FrameOfReferenceUID: '1.2.826.0.1.3680043.99.7734921.4',
-    SeriesNumber: '1', InstanceNumber: '1', ...EXTRA, Rows: 8, Columns: 8, SamplesPerPixel: 1, PhotometricInterpretation: 'MONOCHROME2', BitsAllocated: 8, BitsStored: 8, HighBit: 7,
-    PixelRepresentation: 0, PixelData: new Uint8Array(64).buffer, _vrMap: { PixelData: 'OB' },
-  });
-  // A private block (creator and element), added in the raw form: dcmjs's naturalized writer drops unknown tags.
-  const smith = path.join(dataDir, 'extra', 'smith.dcm');
-  const b = fs.readFileSync(smith);
-  const msg = dcmjs.data.DicomMessage.readFile(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
-  msg.dict['00190010'] = { vr: 'LO', Value: ['LIGHTBOX TEST'] };
-  msg.dict['00191010'] = { vr: 'LO', Value: ['private: Jane Smith'] };
-  fs.writeFileSync(smith, Buffer.from(msg.write()));
-  app = Lightbox.open(project, { create: true });
-  await importFolder(app.store, dataDir);
+  // One extra study full of identifiers (and a private block) joins the demo set before import.
+  ({ app, project, dataDir, truth } = await openDemoProject({ count: 60, ctSeries: 1 }, (data) => {
+    writeDicom(path.join(data, 'extra', 'smith.dcm'), {
+      SpecificCharacterSet: 'ISO_IR 192', SOPClassUID: '1.2.840.10008.5.1.4.1.1.7', SOPInstanceUID: '1.2.826.0.1.3680043.99.7734921.3', Modality: 'DX',
+      StudyInstanceUID: '1.2.826.0.1.3680043.99.7734921.1', SeriesInstanceUID: '1.2.826.0.1.3680043.99.7734921.2', FrameOfReferenceUID: '1.2.826.0.1.3680043.99.7734921.4',
+      SeriesNumber: '1', InstanceNumber: '1', ...EXTRA, Rows: 8, Columns: 8, SamplesPerPixel: 1, PhotometricInterpretation: 'MONOCHROME2', BitsAllocated: 8, BitsStored: 8, HighBit: 7,
+      PixelRepresentation: 0, PixelData: new Uint8Array(64).buffer, _vrMap: { PixelData: 'OB' },
+    });
+    // A private block (creator and element), added in the raw form: dcmjs's naturalized writer drops unknown tags.
+    const smith = path.join(data, 'extra', 'smith.dcm');
+    const b = fs.readFileSync(smith);
+    const msg = dcmjs.data.DicomMessage.readFile(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+    msg.dict['00190010'] = { vr: 'LO', Value: ['LIGHTBOX TEST'] };
+    msg.dict['00191010'] = { vr: 'LO', Value: ['private: Jane Smith'] };
+    fs.writeFileSync(smith, Buffer.from(msg.write()));
+  }));
   await call('labels.setSchema', { schema: SCHEMA });
   const rows = app.store.db.prepare(`SELECT st.id, st.study_uid, min(i.sop_uid) AS sop FROM studies st JOIN series s ON s.study_pk = st.id JOIN instances i ON i.series_pk = s.id
                                      GROUP BY st.id ORDER BY st.id`).all() as { id: number; study_uid: string; sop: string }[];

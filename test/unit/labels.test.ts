@@ -6,13 +6,11 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lightbox } from '../../src/main/app.ts';
-import { generateDemoProjectData } from '../../src/main/demo/demo-data.ts';
 import type { DemoTruth } from '../../src/main/demo/demo-data.ts';
-import { importFolder } from '../../src/main/dicom/import-service.ts';
 import { uncertainQueue } from '../../src/main/labels/suggest-math.ts';
 import type { CallName, CallResult, ItemView, LabelSchema } from '../../src/shared/contract.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
-import { tempDir } from '../helpers.ts';
+import { openDemoProject, tempDir } from '../helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const HOME = tempDir('lightbox-home-');
@@ -39,11 +37,7 @@ async function failure(name: CallName, input: unknown): Promise<{ code: string; 
 const finding = (v: ItemView) => v.groups.find((g) => g.key === 'finding')!;
 
 beforeAll(async () => {
-  project = tempDir();
-  const gen = generateDemoProjectData(project, { count: 160, ctSeries: 0 });
-  truth = gen.truth;
-  app = Lightbox.open(project, { create: true });
-  await importFolder(app.store, gen.dataDir);
+  ({ app, project, truth } = await openDemoProject({ count: 160, ctSeries: 0 }));
   await (await app.embeddings.start({ provider: 'cpu' })).done;
   const rows = app.store.db.prepare('SELECT st.id, i.sop_uid FROM studies st JOIN series s ON s.study_pk = st.id JOIN instances i ON i.series_pk = s.id').raw().all() as [number, string][];
   for (const [id, sop] of rows) truthOf.set(id, truth.instances[sop]!.class);

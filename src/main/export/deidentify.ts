@@ -28,6 +28,11 @@ function hmac(secret: Buffer, text: string): Buffer {
   return crypto.createHmac('sha256', secret).update(text).digest();
 }
 
+/** The pseudonym of a UID: the first 128 bits of its HMAC under the project secret, as a 2.25 UID. */
+function pseudoUid(secret: Buffer, uid: string): string {
+  return `2.25.${BigInt(`0x${hmac(secret, `uid:${uid}`).subarray(0, 16).toString('hex')}`).toString(10)}`;
+}
+
 /** YYYYMMDD moved by whole days; a partial or malformed date cannot be shifted exactly, so it is removed. */
 export function shiftDate(value: string, days: number): string {
   const m = /^(\d{4})(\d{2})(\d{2})$/.exec(value.trim());
@@ -64,7 +69,7 @@ export class Pseudonymizer {
     if (!u || u.startsWith(REGISTERED_ROOT)) return u;
     let p = this.uids.get(u);
     if (!p) {
-      p = `2.25.${BigInt(`0x${hmac(this.secret, `uid:${u}`).subarray(0, 16).toString('hex')}`).toString(10)}`;
+      p = pseudoUid(this.secret, u);
       this.uids.set(u, p);
     }
     return p;
@@ -84,7 +89,7 @@ export class Pseudonymizer {
   static reverse(repo: ExportRepository): { uids: Map<string, string>; patients: Map<string, string> } {
     const secret = repo.secret();
     const uids = new Map<string, string>();
-    for (const u of repo.allUids()) uids.set(`2.25.${BigInt(`0x${hmac(secret, `uid:${u}`).subarray(0, 16).toString('hex')}`).toString(10)}`, u);
+    for (const u of repo.allUids()) uids.set(pseudoUid(secret, u), u);
     return { uids, patients: repo.pseudonyms() };
   }
 }

@@ -50,7 +50,8 @@ export const COLUMNS = [
   ['fold', 'k-fold index (with folds; empty for test rows)'],
 ] as const;
 export type Column = (typeof COLUMNS)[number][0];
-export type ExportRow = Record<Column, string | number | null> & { labels_list: string[] };
+/** A row as written, plus its label lists (JSONL writes them as arrays; balance and splits count by class). */
+export type ExportRow = Record<Column, string | number | null> & { labels_list: string[]; classes: string[] };
 
 export const EXPORT_FORMAT = 'lightbox-export/1';
 
@@ -63,6 +64,10 @@ interface Collected {
   warnings: string[];
   failures: { item: string; reason: string }[];
   pz: Pseudonymizer | null;
+  /** The group the splits are stratified by ('' without splits). */
+  stratifiedBy: string;
+  /** Model hash → name and version, as the project knows them. */
+  models: Map<string, { name: string; version: string }>;
 }
 
 const rel = (root: string, p: string): string => (p ? path.relative(root, p).split(path.sep).join('/') : '');
@@ -113,7 +118,7 @@ export class ExportService {
       if (!m) { m = this.repo.itemMeta(level); metas.set(level, m); }
       return m;
     };
-    const out: Collected = { rows: [], patient: [], meta: [], source: [], warnings: [], failures: [], pz: null };
+    const out: Collected = { rows: [], patient: [], meta: [], source: [], warnings: [], failures: [], pz: null, stratifiedBy: '', models };
     const from = o.labelledFrom;
     const to = o.labelledTo;
     const kept: { r: LabelRow; g: LabelGroup; m: ItemMeta }[] = [];
@@ -176,6 +181,8 @@ export class ExportService {
         split: '',
         fold: null,
         labels_list: r.labels,
+        // The most specific labels, or '' for a multi-label "none": the classes balance and stratification count.
+        classes: label.length ? label : [''],
       });
       out.patient.push(m.patientKey);
       out.meta.push(m);
@@ -190,13 +197,14 @@ export class ExportService {
     if (!o.split.length && !o.folds) return;
     const strat = o.stratify || [...groups.keys()][0] || '';
     if (o.stratify && !groups.has(o.stratify)) throw new LightboxError('bad-request', `export: cannot stratify by "${o.stratify}": it is not among the exported groups`);
+    c.stratifiedBy = strat;
     const units = new Map<string, SplitUnit>();
     c.rows.forEach((row, i) => {
       const key = c.patient[i]!;
       let u = units.get(key);
       if (!u) { u = { key, counts: new Map(), items: 0 }; units.set(key, u); }
       u.items++;
-      if (row.group === strat) for (const l of String(row.label).split(';')) u.counts.set(l, (u.counts.get(l) ?? 0) + 1);
+      if (row.group === strat) for (const l of row.classes) u.counts.set(l, (u.counts.get(l) ?? 0) + 1);
     });
     const list = [...units.values()];
     let part = new Map<string, number>();
@@ -216,7 +224,7 @@ export class ExportService {
     // Labels too rare to reach every part.
     if (names.length) {
       const labelPatients = new Map<string, Set<string>>();
-      c.rows.forEach((row, i) => { if (row.group === strat) for (const l of String(row.label).split(';')) labelPatients.set(l, (labelPatients.get(l) ?? new Set()).add(c.patient[i]!)); });
+      c.rows.forEach((row, i) => { if (row.group === strat) for (const l of row.classes) labelPatients.set(l, (labelPatients.get(l) ?? new Set()).add(c.patient[i]!)); });
       for (const [l, ps] of labelPatients) if (ps.size < names.length) c.warnings.push(`"${l || 'none'}" (${strat}) has ${ps.size} patient(s): not every split can have it`);
     }
   }
@@ -226,7 +234,7 @@ export class ExportService {
       const b: Record<string, Record<string, number>> = {};
       for (const r of rows) {
         const g = (b[String(r.group)] ??= {});
-        for (const l of String(r.label).split(';')) g[l || 'none'] = (g[l || 'none'] ?? 0) + 1;
+        for (const l of r.classes) g[l || 'none'] = (g[l || 'none'] ?? 0) + 1;
       }
       return b;
     };
@@ -341,7 +349,7 @@ export class ExportService {
         const lines: string[] = [];
         for (const r of c.rows) {
           const obj: Record<string, unknown> = {};
-          for (const k of cols) obj[k] = k === 'label' ? String(r.label).split(';').filter(Boolean) : k === 'labels' ? r.labels_list : r[k];
+          for (const k of cols) obj[k] = k === 'label' ? r.classes.filter(Boolean) : k === 'labels' ? r.labels_list : r[k];
           lines.push(JSON.stringify(obj));
         }
         put('labels.jsonl', lines.length ? `${lines.join('\n')}\n` : '');
@@ -475,10 +483,9 @@ export class ExportService {
 
   private manifest(c: Collected, o: ExportOptions, s: ExportPreview, files: { path: string; bytes: number; sha256: string }[], schema: LabelSchema, now: string): Record<string, unknown> {
     const models = new Map<string, { name: string; version: string; sha256: string; rows: number }>();
-    const known = this.repo.models();
     for (const r of c.source) {
       if (!r.modelSha256) continue;
-      const m = models.get(r.modelSha256) ?? { ...(known.get(r.modelSha256) ?? { name: '', version: '' }), sha256: r.modelSha256, rows: 0 };
+      const m = models.get(r.modelSha256) ?? { ...(c.models.get(r.modelSha256) ?? { name: '', version: '' }), sha256: r.modelSha256, rows: 0 };
       m.rows++;
       models.set(r.modelSha256, m);
     }
@@ -495,7 +502,7 @@ export class ExportService {
       columns: COLUMNS.map(([name, description]) => ({ name, description })),
       counts: { rows: s.rows, items: s.items, patients: s.patients, studies: s.studies, balance: s.balance },
       splits: o.split.length || o.folds ? {
-        seed: o.seed, percentages: o.split, folds: o.folds, stratifiedBy: o.stratify || [...this.groupsOf(o).keys()][0] || '',
+        seed: o.seed, percentages: o.split, folds: o.folds, stratifiedBy: c.stratifiedBy,
         groupedBy: 'patient', parts: s.splits,
       } : null,
       models: [...models.values()],

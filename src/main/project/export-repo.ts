@@ -124,11 +124,19 @@ export class ExportRepository {
 
   /** The images under an item (itself, for an image), in series and instance order. */
   images(level: Level, uid: string): ImageRef[] {
-    const where = level === 'image' ? 'i.sop_uid = ?' : level === 'series' ? 's.series_uid = ?' : 's.study_pk = (SELECT id FROM studies WHERE study_uid = ?)';
-    return this.db.prepare(`SELECT i.sop_uid AS sopUid, i.sop_class AS sopClass, s.series_uid AS seriesUid, f.path AS path, i.transfer_syntax AS transferSyntax
+    // Called once per exported item (SRs, copies): one prepared statement per level, not one per call.
+    let st = this.imageQueries.get(level);
+    if (!st) {
+      const where = level === 'image' ? 'i.sop_uid = ?' : level === 'series' ? 's.series_uid = ?' : 's.study_pk = (SELECT id FROM studies WHERE study_uid = ?)';
+      st = this.db.prepare(`SELECT i.sop_uid AS sopUid, i.sop_class AS sopClass, s.series_uid AS seriesUid, f.path AS path, i.transfer_syntax AS transferSyntax
                             FROM instances i JOIN series s ON s.id = i.series_pk JOIN files f ON f.id = i.file_pk
-                            WHERE i.is_image = 1 AND ${where} ORDER BY s.series_number IS NULL, s.series_number, s.id, i.instance_number IS NULL, i.instance_number, i.id`).all(uid) as ImageRef[];
+                            WHERE i.is_image = 1 AND ${where} ORDER BY s.series_number IS NULL, s.series_number, s.id, i.instance_number IS NULL, i.instance_number, i.id`);
+      this.imageQueries.set(level, st);
+    }
+    return st.all(uid) as ImageRef[];
   }
+
+  private readonly imageQueries = new Map<Level, Database.Statement>();
 
   /** Every UID the project holds (studies, series, instances): the domain a pseudonymous UID is mapped back over. */
   allUids(): Iterable<string> {
