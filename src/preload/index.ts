@@ -6,6 +6,8 @@ import type { CallResponse, EventName } from '../shared/contract.ts';
 const bridge = {
   host: 'electron' as const,
   call: (name: string, input: unknown): Promise<CallResponse<unknown>> => ipcRenderer.invoke(channels.ipcCall, name, input),
+  /** The native folder dialog: the path the user chose, or null. */
+  pickFolder: (title: string): Promise<string | null> => ipcRenderer.invoke(channels.ipcPickFolder, title),
   onEvent(listener: (name: EventName, payload: unknown) => void): () => void {
     const handler = (_e: Electron.IpcRendererEvent, name: EventName, payload: unknown): void => listener(name, payload);
     ipcRenderer.on(channels.ipcEvent, handler);

@@ -348,6 +348,20 @@ export const LabelImportSummary = z.object({
 export type LabelImportSummary = z.infer<typeof LabelImportSummary>;
 
 export const RecentProject = z.object({ dir: z.string(), name: z.string(), openedAt: z.string() });
+export type RecentProject = z.infer<typeof RecentProject>;
+
+/** One folder's subfolders, for choosing a folder where the host has no native dialog (the browser host). */
+export const FolderListing = z.object({
+  path: z.string(),
+  /** The folder above, or null at the filesystem root. */
+  parent: z.string().nullable(),
+  folders: z.array(z.object({ name: z.string(), path: z.string() })),
+  /** More subfolders than the listing holds (narrow the folder first). */
+  truncated: z.boolean(),
+  /** Where a user usually starts: home, the project's folder, recent import roots. */
+  places: z.array(z.object({ name: z.string(), path: z.string() })),
+});
+export type FolderListing = z.infer<typeof FolderListing>;
 
 // ---- calls: name -> input schema, result schema ----
 
@@ -374,6 +388,11 @@ export type WorklistQuery = z.input<typeof WorklistQuery>;
 export const calls = {
   'project.info': { input: Empty, result: ProjectInfo },
   'project.recent': { input: Empty, result: z.array(RecentProject) },
+  /** Lists the subfolders of an absolute folder (empty: the home folder); files are never listed. */
+  'folders.list': {
+    input: z.object({ path: z.string().max(4096).default(''), hidden: z.boolean().default(false) }).strict(),
+    result: FolderListing,
+  },
   'import.start': {
     input: z.object({ folder: z.string().min(1).max(4096) }).strict(),
     result: z.object({ jobId: z.number().int() }),
@@ -497,8 +516,18 @@ export const calls = {
 } as const;
 
 export type CallName = keyof typeof calls;
+/** What a caller may send (defaults optional). */
 export type CallInput<N extends CallName> = z.input<(typeof calls)[N]['input']>;
+/** What a handler receives: the input after its schema parsed it (defaults filled in). */
+export type CallParsed<N extends CallName> = z.output<(typeof calls)[N]['input']>;
 export type CallResult<N extends CallName> = z.infer<(typeof calls)[N]['result']>;
+
+/** One function per call: parsed input in, the result schema's type out. */
+export type Handler<N extends CallName> = (input: CallParsed<N>) => CallResult<N> | Promise<CallResult<N>>;
+/** Every call's handler: the compiler rejects a missing call or a handler of the wrong shape. */
+export type Handlers = { [N in CallName]: Handler<N> };
+/** The handlers of one area, the calls whose names start with `<area>.`. */
+export type AreaHandlers<A extends string> = { [N in CallName as N extends `${A}.${string}` ? N : never]: Handler<N> };
 
 // ---- events main pushes ----
 
@@ -545,6 +574,8 @@ export class LightboxError extends Error {
 export const channels = {
   ipcCall: 'lightbox:call',
   ipcEvent: 'lightbox:event',
+  /** The Electron host's native folder dialog (a host capability, not a contract call). */
+  ipcPickFolder: 'lightbox:pick-folder',
   httpCallPrefix: '/api/call/',
   httpEvents: '/api/events',
   httpInstancePrefix: '/api/instances/',

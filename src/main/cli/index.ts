@@ -2,11 +2,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExportOptions, LightboxError, formatIssues } from '../../shared/contract.ts';
-import type { ExportSummary, JobProgress } from '../../shared/contract.ts';
-import { Lightbox, lightboxHome } from '../app.ts';
-import { generateDemoProjectData } from '../demo/demo-data.ts';
-import { DEMO_SCHEMA } from '../../shared/label-schema.ts';
+import { LightboxError, calls, formatIssues } from '../../shared/contract.ts';
+import type { CallName, CallParsed, ExportSummary, ImportSummary, JobProgress } from '../../shared/contract.ts';
+import { Lightbox } from '../app.ts';
+import { defaultDemoProject, ensureDemoProject } from '../demo/demo-project.ts';
 import { importFolder } from '../dicom/import-service.ts';
 import { startHttpHost } from '../hosts/http-host.ts';
 
@@ -68,6 +67,19 @@ function intFlag(args: Args, name: string, fallback: number, min: number, max: n
   return n;
 }
 
+/** Checks command-line options with the same schema the API uses for that call, so the two never disagree. */
+function callInput<N extends CallName>(name: N, raw: Record<string, unknown>, flagOf: (field: string) => string = (f) => f): CallParsed<N> {
+  const parsed = calls[name].input.safeParse(raw);
+  if (parsed.success) return parsed.data as CallParsed<N>;
+  throw new LightboxError('bad-request', parsed.error.issues.map((i) => {
+    const field = String(i.path[0] ?? '');
+    const given = field ? raw[field] : undefined;
+    // An option from a fixed set says which values it accepts.
+    const message = i.code === 'invalid_value' ? `must be one of ${i.values.map(String).join(', ')}, not "${String(given)}"` : i.message;
+    return field ? `--${flagOf(field)} ${message}` : message;
+  }).join('; '));
+}
+
 function progressPrinter(json: boolean): (p: JobProgress) => void {
   if (json || !process.stderr.isTTY) {
     let last = 0;
@@ -85,12 +97,14 @@ function progressPrinter(json: boolean): (p: JobProgress) => void {
   };
 }
 
-function printSummary(summary: { rejected: { path: string; reason: string }[] } & Record<string, unknown>, json: boolean): void {
+type Counts = Pick<ImportSummary, 'patients' | 'studies' | 'series' | 'instances' | 'imageInstances' | 'nonImageInstances' | 'rejected'>;
+
+function printSummary(summary: Counts, json: boolean): void {
   if (json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return;
   }
-  const s = summary as unknown as Record<string, number>;
+  const s = summary;
   console.log(`patients ${s.patients}, studies ${s.studies}, series ${s.series}, instances ${s.instances} (${s.imageInstances} images, ${s.nonImageInstances} non-image)`);
   if (summary.rejected.length) {
     console.log(`${summary.rejected.length} file(s) rejected:`);
@@ -113,11 +127,13 @@ async function runImport(projectDir: string, folder: string, json: boolean): Pro
   }
 }
 
-const PROVIDERS = ['auto', 'cpu', 'cuda', 'dml', 'coreml'];
-
 async function runEmbed(args: Args, json: boolean): Promise<number> {
-  const provider = flag(args, 'provider') ?? 'auto';
-  if (!PROVIDERS.includes(provider)) throw new LightboxError('bad-request', `--provider must be one of ${PROVIDERS.join(', ')}, not "${provider}"`);
+  const model = flag(args, 'model') ?? 'builtin';
+  const input = callInput('embed.start', {
+    model: model === 'builtin' ? model : path.resolve(model),
+    provider: flag(args, 'provider') ?? 'auto',
+    batch: intFlag(args, 'batch', 32, 1, 1024),
+  });
   const app = Lightbox.open(requireProject(args));
   let jobId = 0;
   const onSigint = (): void => { app.embeddings.cancel(jobId); };
@@ -125,8 +141,7 @@ async function runEmbed(args: Args, json: boolean): Promise<number> {
   try {
     const printer = progressPrinter(json);
     app.on((name, payload) => { if (name === 'job.progress') printer(payload as JobProgress); });
-    const model = flag(args, 'model') ?? 'builtin';
-    const started = await app.embeddings.start({ model: model === 'builtin' ? model : path.resolve(model), provider, batch: intFlag(args, 'batch', 32, 1, 1024) });
+    const started = await app.embeddings.start(input);
     jobId = started.jobId;
     const s = await started.done;
     if (json) {
@@ -144,27 +159,14 @@ async function runEmbed(args: Args, json: boolean): Promise<number> {
   }
 }
 
-export function defaultDemoProject(): string {
-  return path.join(lightboxHome(), 'demo-project');
-}
-
-/** Creates the demo project on first use (generate + import); later calls re-scan incrementally. */
-export async function ensureDemoProject(dir: string, count: number | undefined, json: boolean): Promise<void> {
-  fs.mkdirSync(dir, { recursive: true });
+async function runDemo(dir: string, count: number | undefined, json: boolean): Promise<void> {
   if (!json) process.stderr.write(`Generating the synthetic demo set in ${dir} …\n`);
-  const { dataDir } = generateDemoProjectData(dir, {
-    ...(count !== undefined ? { count } : {}),
-    onProgress: (d, t) => { if (!json && process.stderr.isTTY) process.stderr.write(`\r\x1b[Kdemo images ${d}/${t}`); },
+  const summary = await ensureDemoProject(dir, {
+    count,
+    onGenerate: (d, t) => { if (!json && process.stderr.isTTY) process.stderr.write(`\r\x1b[Kdemo images ${d}/${t}`); },
+    onImport: progressPrinter(json),
   });
-  if (!json && process.stderr.isTTY) process.stderr.write('\n');
-  await runImport(dir, dataDir, json);
-  // A demo project starts with a label schema (chest radiograph findings), so labelling works out of the box.
-  const app = Lightbox.open(dir);
-  try {
-    if (app.labels.schema().version === 0) app.labels.setSchema(DEMO_SCHEMA);
-  } finally {
-    await app.close();
-  }
+  printSummary(summary, json);
 }
 
 async function runLabels(args: Args, json: boolean): Promise<void> {
@@ -173,8 +175,8 @@ async function runLabels(args: Args, json: boolean): Promise<void> {
     // Counts of suggested labels need current suggestions: wait for one refresh.
     app.labels.requestRefresh('cli');
     await app.labels.whenIdle();
-    const stats = app.labels.stats();
-    const status = app.labels.status();
+    const stats = await app.invoke('labels.stats', {});
+    const status = await app.invoke('labels.status', {});
     const out = {
       project: app.store.dir,
       events: stats.events,
@@ -212,8 +214,10 @@ async function runLabels(args: Args, json: boolean): Promise<void> {
 
 const csvList = (v: string | undefined): string[] => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : []);
 
-function exportOptions(args: Args): ExportOptions {
-  const raw: Record<string, unknown> = {
+const EXPORT_FLAGS: Record<string, string> = { formats: 'format', statuses: 'status', labelledFrom: 'from', labelledTo: 'to', dicomCopies: 'dicom-copies', srFolder: 'sr-folder' };
+
+function exportOptions(args: Args): CallParsed<'export.preview'> {
+  return callInput('export.preview', {
     formats: csvList(flag(args, 'format') ?? 'csv,jsonl'),
     groups: csvList(flag(args, 'groups')),
     statuses: csvList(flag(args, 'status') ?? 'accepted'),
@@ -227,10 +231,7 @@ function exportOptions(args: Args): ExportOptions {
     deidentify: args.flags.get('deidentify') === true,
     dicomCopies: args.flags.get('dicom-copies') === true,
     srFolder: flag(args, 'sr-folder') ? path.resolve(flag(args, 'sr-folder')!) : '',
-  };
-  const parsed = ExportOptions.safeParse(raw);
-  if (!parsed.success) throw new LightboxError('bad-request', formatIssues(parsed.error));
-  return parsed.data;
+  }, (f) => EXPORT_FLAGS[f] ?? f);
 }
 
 function printExport(s: ExportSummary): void {
@@ -274,7 +275,7 @@ async function runImportLabels(args: Args, target: string | undefined, json: boo
   if (!target) throw new LightboxError('bad-request', 'import-labels needs a file or folder: lightbox import-labels --project <dir> <labels.csv|labels.jsonl|sr-folder>');
   const app = Lightbox.open(requireProject(args));
   try {
-    const s = app.importLabels(target, args.flags.get('overwrite') === true);
+    const s = await app.invoke('labels.import', { path: path.resolve(target), overwrite: args.flags.get('overwrite') === true });
     if (json) process.stdout.write(`${JSON.stringify(s)}\n`);
     else {
       console.log(`${s.source}: ${s.rows} entries; imported ${s.imported}, unchanged ${s.unchanged}, conflicts ${s.conflicts} (kept; use --overwrite to replace), errors ${s.errors.length}${s.reidentified ? '; mapped back through this project\'s de-identification key' : ''}`);
@@ -325,16 +326,19 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'info': {
         const app = Lightbox.open(requireProject(args));
-        const info = app.store.info();
-        const { rejectedFiles, ...rest2 } = info;
-        const out = { ...rest2, rejected: app.store.rejectedFiles().files, rejectedFiles };
-        await app.close();
+        let out: Counts & { rejectedFiles: number };
+        try {
+          const { rejectedFiles, ...rest2 } = await app.invoke('project.info', {});
+          out = { ...rest2, rejected: (await app.invoke('import.report', { limit: 10_000 })).files, rejectedFiles };
+        } finally {
+          await app.close();
+        }
         if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
         else printSummary(out, false);
         return 0;
       }
       case 'demo': {
-        await ensureDemoProject(requireProject(args), args.flags.has('count') ? intFlag(args, 'count', 240, 1, 100000) : undefined, json);
+        await runDemo(requireProject(args), args.flags.has('count') ? intFlag(args, 'count', 240, 1, 100000) : undefined, json);
         return 0;
       }
       case 'embed': return await runEmbed(args, json);
@@ -343,7 +347,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'import-labels': return await runImportLabels(args, rest[0], json);
       case 'serve': {
         const dir = flag(args, 'project') ? path.resolve(flag(args, 'project')!) : defaultDemoProject();
-        if (!flag(args, 'project') && !fs.existsSync(path.join(dir, 'lightbox.db'))) await ensureDemoProject(dir, undefined, false);
+        if (!flag(args, 'project') && !fs.existsSync(path.join(dir, 'lightbox.db'))) await runDemo(dir, undefined, false);
         await serve(dir, intFlag(args, 'port', 0, 0, 65535));
         return -1; // keeps running
       }

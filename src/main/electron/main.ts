@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { BrowserWindow, app, dialog, ipcMain, net, protocol, shell } from 'electron';
 import { channels } from '../../shared/contract.ts';
 import { Lightbox, toApiError } from '../app.ts';
-import { defaultDemoProject, ensureDemoProject } from '../cli/index.ts';
+import { defaultDemoProject, ensureDemoProject } from '../demo/demo-project.ts';
 import { RENDERER_ORIGIN, isTrustedSender, windowOptions } from './window.ts';
 
 protocol.registerSchemesAsPrivileged([
@@ -16,7 +16,7 @@ protocol.registerSchemesAsPrivileged([
 async function openProject(): Promise<Lightbox> {
   const arg = process.argv.find((a) => a.startsWith('--project='));
   const dir = arg ? path.resolve(arg.slice('--project='.length)) : defaultDemoProject();
-  if (!arg && !fs.existsSync(path.join(dir, 'lightbox.db'))) await ensureDemoProject(dir, undefined, false);
+  if (!arg && !fs.existsSync(path.join(dir, 'lightbox.db'))) await ensureDemoProject(dir);
   return Lightbox.open(dir, { create: true });
 }
 
@@ -45,12 +45,16 @@ async function main(): Promise<void> {
 
   ipcMain.handle(channels.ipcCall, async (event, name: unknown, input: unknown) => {
     if (!isTrustedSender(event, RENDERER_ORIGIN)) return { ok: false, error: { code: 'unauthorized', message: 'calls are accepted from the Lightbox window only' } };
-    if (name === 'import.start' && (input as { folder?: unknown } | null)?.folder === '') {
-      const pick = await dialog.showOpenDialog({ properties: ['openDirectory'] });
-      if (pick.canceled || !pick.filePaths[0]) return { ok: false, error: { code: 'bad-request', message: 'no folder chosen' } };
-      return lightbox.call('import.start', { folder: pick.filePaths[0] });
-    }
     return lightbox.call(String(name), input);
+  });
+  // Choosing a folder is the host's native dialog; the renderer gets the chosen path (or null) and passes it to a
+  // call, which validates it like any other input.
+  ipcMain.handle(channels.ipcPickFolder, async (event, title: unknown) => {
+    if (!isTrustedSender(event, RENDERER_ORIGIN)) return null;
+    const parent = BrowserWindow.fromWebContents(event.sender);
+    const options = { title: typeof title === 'string' ? title.slice(0, 200) : 'Choose a folder', properties: ['openDirectory' as const, 'createDirectory' as const] };
+    const pick = parent ? await dialog.showOpenDialog(parent, options) : await dialog.showOpenDialog(options);
+    return pick.canceled ? null : (pick.filePaths[0] ?? null);
   });
 
   const win = new BrowserWindow(windowOptions(path.join(__dirname, '../preload/index.cjs')));

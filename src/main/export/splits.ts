@@ -50,13 +50,3 @@ export function assignGroups(units: readonly SplitUnit[], fractions: readonly nu
 
 export const SPLIT_NAMES: Record<number, readonly string[]> = { 2: ['train', 'test'], 3: ['train', 'val', 'test'] };
 
-/** Parses "70,15,15" (percent) into fractions; two or three parts summing to 100. */
-export function parseSplit(spec: string): number[] {
-  const parts = spec.split(',').map((s) => Number(s.trim()));
-  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !Number.isFinite(p) || p < 0)) {
-    throw new Error(`split "${spec}" must be two or three percentages, e.g. 70,15,15 (train, val, test) or 80,20 (train, test)`);
-  }
-  const sum = parts.reduce((a, b) => a + b, 0);
-  if (Math.abs(sum - 100) > 0.001) throw new Error(`split "${spec}" adds up to ${sum}, not 100`);
-  return parts.map((p) => p / 100);
-}

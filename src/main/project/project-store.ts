@@ -43,8 +43,6 @@ export interface KnownFile { size: number; mtimeMs: number }
 
 export interface InstanceFile { path: string; size: number; transferSyntax: string; isImage: boolean }
 
-export interface JobRow { id: number; kind: string; params: string; status: string; done: number; total: number }
-
 function patientKey(p: PatientAttrs): string {
   // PatientID is the identity inside one source; fall back to name+birth date when a file carries no ID.
   return p.patientId ? `id:${p.patientId}` : `name:${p.name}|${p.birthDate}`;
@@ -137,6 +135,11 @@ export class ProjectStore {
   }
 
   // ---- import ----
+
+  /** The folders imported into this project, most files first. */
+  importRoots(limit = 10): string[] {
+    return (this.db.prepare('SELECT root FROM files GROUP BY root ORDER BY count(*) DESC LIMIT ?').raw().all(limit) as [string][]).map((r) => r[0]);
+  }
 
   /** The files already seen under `root`, for incremental re-scan. */
   knownFiles(root: string): Map<string, KnownFile> {

@@ -9,6 +9,7 @@ type AnyEvent = (name: EventName, payload: unknown) => void;
 export interface PreloadBridge {
   call(name: string, input: unknown): Promise<CallResponse<unknown>>;
   onEvent(listener: AnyEvent): () => void;
+  pickFolder(title: string): Promise<string | null>;
   host: 'electron';
 }
 
@@ -76,6 +77,8 @@ const transport: Transport = window.lightbox ? electronTransport(window.lightbox
 
 export const api = {
   host: transport.host,
+  /** The host's native folder dialog where it has one (Electron); the browser host uses FolderBrowser instead. */
+  nativePickFolder: window.lightbox ? (title: string): Promise<string | null> => window.lightbox!.pickFolder(title) : null,
   async call<N extends CallName>(name: N, input: CallInput<N>): Promise<CallResult<N>> {
     const r = await transport.call(name, input);
     if (!r.ok) throw new ApiCallError(r.error.code, r.error.message);

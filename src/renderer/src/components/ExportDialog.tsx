@@ -6,9 +6,16 @@ import { EXPORT_FORMATS, EXPORT_STATUSES } from '../../../shared/contract.ts';
 import type { CallInput, ExportPreview, ExportSummary, JobProgress, LabelImportSummary, LabelSchema } from '../../../shared/contract.ts';
 import { LEVELS } from '../../../shared/label-schema.ts';
 import { api } from '../api/client.ts';
+import { BrowseButton } from './FolderBrowser.tsx';
 import { formatEta } from './format.ts';
 
 type Options = CallInput<'export.preview'>;
+
+/** A new folder's name for an export made now: export-2026-12-02-1705. */
+function exportFolderName(now = new Date()): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `export-${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}`;
+}
 const FORMAT_NAMES: Record<(typeof EXPORT_FORMATS)[number], string> = { csv: 'CSV', jsonl: 'JSONL', sr: 'DICOM SR' };
 
 function toggle<T>(list: T[] | undefined, v: T, on: boolean): T[] {
@@ -52,6 +59,8 @@ export function ExportDialog({ onClose }: { onClose: () => void }) {
   const running = progress !== null && progress.phase === 'exporting';
 
   useEffect(() => { api.call('labels.schema', {}).then((s) => setSchema(s.schema), (e: Error) => setError(e.message)); }, []);
+  // A sensible default destination: a new dated folder inside the project's folder.
+  useEffect(() => { api.call('project.info', {}).then((i) => setOut((o) => o || `${i.dir}/${exportFolderName()}`), () => {}); }, []);
   const names = useMemo(() => {
     const m = new Map<string, string>();
     for (const g of schema?.groups ?? []) {
@@ -171,6 +180,7 @@ export function ExportDialog({ onClose }: { onClose: () => void }) {
               <legend>Destination</legend>
               <div className="row">
                 <input value={out} onChange={(e) => setOut(e.target.value)} placeholder="/path/to/new-export-folder (must not exist yet)" data-testid="export-out" disabled={running} />
+                <BrowseButton value={out} startAtParent title="Choose where the export folder goes" disabled={running} onChange={(dir) => setOut(`${dir.replace(/\/$/, '')}/${exportFolderName()}`)} />
               </div>
               {opts.formats?.includes('sr') && (
                 <div className="row">

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { JobProgress, RejectedFile } from '../../../shared/contract.ts';
 import { api } from '../api/client.ts';
+import { BrowseButton } from './FolderBrowser.tsx';
 import { formatEta } from './format.ts';
 
 
@@ -40,6 +41,7 @@ export function ImportPanel({ onClose }: { onClose: () => void }) {
         <p className="hint">Lightbox reads the folder and its subfolders; source files are never changed. Re-importing a folder only reads new or changed files.</p>
         <form onSubmit={(e) => { e.preventDefault(); start(); }} className="row">
           <input data-testid="import-folder" value={folder} onChange={(e) => setFolder(e.target.value)} placeholder="/path/to/studies" autoFocus disabled={running} />
+          <BrowseButton value={folder} title="Choose a folder of DICOM studies" onChange={setFolder} disabled={running} />
           <button type="submit" disabled={running || !folder.trim()} data-testid="import-start">Import</button>
           {running && progress && <button type="button" onClick={() => void api.call('import.cancel', { jobId: progress.jobId })}>Cancel</button>}
         </form>
