@@ -33,4 +33,24 @@ describe('architecture rules', () => {
       for (const i of imports(f)) expect(i === 'electron' || i.includes('/electron/'), `${f} imports ${i}`).toBe(false);
     }
   });
+  it('only the CLI entry imports the CLI (the Electron shell and hosts share the demo bootstrap instead)', () => {
+    for (const f of files(path.join(SRC, 'main')).filter((x) => !x.includes(`${path.sep}cli${path.sep}`))) {
+      for (const i of imports(f)) expect(i.includes('/cli/'), `${f} imports ${i}`).toBe(false);
+    }
+  });
+  it('each layer is type-checked with only its own environment', () => {
+    const config = (name: string): { extends?: string; include: string[]; compilerOptions?: { lib?: string[]; types?: string[] } } =>
+      JSON.parse(fs.readFileSync(path.join(SRC, '..', name), 'utf8'));
+    const base = config('tsconfig.base.json').compilerOptions!;
+    const env = (name: string): { lib: string[]; types: string[] } => {
+      const c = config(name);
+      expect(c.extends, name).toBe('./tsconfig.base.json');
+      return { lib: c.compilerOptions?.lib ?? base.lib!, types: c.compilerOptions?.types ?? base.types! };
+    };
+    expect(env('tsconfig.shared.json')).toEqual({ lib: ['ES2023'], types: [] });
+    expect(env('tsconfig.main.json')).toEqual({ lib: ['ES2023'], types: ['node'] });
+    expect(env('tsconfig.renderer.json')).toEqual({ lib: ['ES2023', 'DOM', 'DOM.Iterable'], types: [] });
+    const scripts = JSON.parse(fs.readFileSync(path.join(SRC, '..', 'package.json'), 'utf8')).scripts as Record<string, string>;
+    for (const layer of ['shared', 'main', 'renderer']) expect(scripts.typecheck, layer).toContain(`-p tsconfig.${layer}.json`);
+  });
 });

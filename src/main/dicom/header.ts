@@ -171,8 +171,8 @@ function pixelComplete(fd: number, ds: DataSet, size: number, ts: string): boole
 
 // ---- attribute extraction ----
 
-const decoders = new Map<string, TextDecoder>();
-function decoderFor(charset: string): TextDecoder {
+const decoders = new Map<string, InstanceType<typeof TextDecoder>>();
+function decoderFor(charset: string): InstanceType<typeof TextDecoder> {
   // The first value of Specific Character Set names the default repertoire; UTF-8 and Latin-1 cover most archives.
   const label = /ISO_IR 192/.test(charset) ? 'utf-8' : /GB18030/.test(charset) ? 'gb18030' : /ISO_IR 100|^$/.test(charset) ? 'latin1' : 'latin1';
   let d = decoders.get(label);
