@@ -516,6 +516,19 @@ export const calls = {
 } as const;
 
 export type CallName = keyof typeof calls;
+
+/**
+ * The inputs that name a file or folder on the workstation (dotted paths into the call's input). The desktop host
+ * accepts them only inside folders the user chose in a native dialog (or the open project), so a compromised
+ * renderer cannot name arbitrary paths; the browser host validates them like any other input.
+ */
+export const PATH_INPUTS: { readonly [N in CallName]?: readonly string[] } = {
+  'import.start': ['folder'],
+  'export.start': ['out', 'options.srFolder'],
+  'labels.import': ['path'],
+  'embed.start': ['model'],
+  'folders.list': ['path'],
+};
 /** What a caller may send (defaults optional). */
 export type CallInput<N extends CallName> = z.input<(typeof calls)[N]['input']>;
 /** What a handler receives: the input after its schema parsed it (defaults filled in). */
@@ -574,8 +587,8 @@ export class LightboxError extends Error {
 export const channels = {
   ipcCall: 'lightbox:call',
   ipcEvent: 'lightbox:event',
-  /** The Electron host's native folder dialog (a host capability, not a contract call). */
-  ipcPickFolder: 'lightbox:pick-folder',
+  /** The Electron host's native file/folder dialog (a host capability, not a contract call). */
+  ipcPickPath: 'lightbox:pick-path',
   httpCallPrefix: '/api/call/',
   httpEvents: '/api/events',
   httpInstancePrefix: '/api/instances/',

@@ -1,12 +1,15 @@
 // Host 1: the Electron desktop app. The only code that imports electron. Renderer and images are served by one
-// privileged custom scheme; IPC calls are checked for their sender and validated by the shared dispatcher.
+// privileged custom scheme; IPC calls are checked for their sender, for the paths they name (PathGrants) and then
+// validated by the shared handlers. The policy itself lives in policy.ts and window.ts, where tests check it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { BrowserWindow, app, dialog, ipcMain, net, protocol, shell } from 'electron';
+import { BrowserWindow, app, dialog, ipcMain, net, protocol, session, shell } from 'electron';
+import type { OpenDialogOptions } from 'electron';
 import { channels } from '../../shared/contract.ts';
 import { Lightbox, toApiError } from '../app.ts';
 import { defaultDemoProject, ensureDemoProject } from '../demo/demo-project.ts';
+import { APP_HOST, ELECTRON_CSP, INSTANCE_HOST, PathGrants, isAppUrl, mayOpenExternal } from './policy.ts';
 import { RENDERER_ORIGIN, isTrustedSender, windowOptions } from './window.ts';
 
 protocol.registerSchemesAsPrivileged([
@@ -24,10 +27,17 @@ async function main(): Promise<void> {
   await app.whenReady();
   const lightbox = await openProject();
   const rendererDir = path.join(__dirname, '../renderer');
+  // The project the user opened is theirs to read and export into; other paths need a native dialog first.
+  const grants = new PathGrants();
+  grants.grantFolder(lightbox.store.dir);
+
+  // No web permission (camera, notifications, geolocation, …) is ever needed: deny every request and check.
+  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
 
   protocol.handle(channels.imageScheme, async (request) => {
     const url = new URL(request.url);
-    if (url.host === 'instance') {
+    if (url.host === INSTANCE_HOST) {
       try {
         const { stream, size } = lightbox.openInstance(Number(url.pathname.slice(1)));
         return new Response(Readable.toWeb(stream) as ReadableStream, { headers: { 'content-type': 'application/dicom', 'content-length': String(size) } });
@@ -35,33 +45,49 @@ async function main(): Promise<void> {
         return new Response(toApiError(e).message, { status: 404 });
       }
     }
-    if (url.host === 'app') {
+    if (url.host === APP_HOST) {
       const file = path.resolve(rendererDir, `.${url.pathname === '/' ? '/index.html' : decodeURIComponent(url.pathname)}`);
       if (!file.startsWith(rendererDir + path.sep)) return new Response('not found', { status: 404 });
-      return net.fetch(`file://${file}`);
+      const res = await net.fetch(`file://${file}`);
+      const headers = new Headers(res.headers);
+      headers.set('content-security-policy', ELECTRON_CSP);
+      headers.set('x-content-type-options', 'nosniff');
+      return new Response(res.body, { status: res.status, headers });
     }
     return new Response('not found', { status: 404 });
   });
 
   ipcMain.handle(channels.ipcCall, async (event, name: unknown, input: unknown) => {
-    if (!isTrustedSender(event, RENDERER_ORIGIN)) return { ok: false, error: { code: 'unauthorized', message: 'calls are accepted from the Lightbox window only' } };
+    if (!isTrustedSender(event)) return { ok: false, error: { code: 'unauthorized', message: 'calls are accepted from the Lightbox window only' } };
+    const denied = grants.check(String(name), input);
+    if (denied) return { ok: false, error: denied };
     return lightbox.call(String(name), input);
   });
-  // Choosing a folder is the host's native dialog; the renderer gets the chosen path (or null) and passes it to a
-  // call, which validates it like any other input.
-  ipcMain.handle(channels.ipcPickFolder, async (event, title: unknown) => {
-    if (!isTrustedSender(event, RENDERER_ORIGIN)) return null;
+  // Choosing a file or folder is the host's native dialog; what the user chose is granted for this session and
+  // returned to the renderer, which passes it to a call that validates it again.
+  ipcMain.handle(channels.ipcPickPath, async (event, kind: unknown, title: unknown) => {
+    if (!isTrustedSender(event) || (kind !== 'folder' && kind !== 'file')) return null;
     const parent = BrowserWindow.fromWebContents(event.sender);
-    const options = { title: typeof title === 'string' ? title.slice(0, 200) : 'Choose a folder', properties: ['openDirectory' as const, 'createDirectory' as const] };
+    const options: OpenDialogOptions = {
+      title: typeof title === 'string' ? title.slice(0, 200) : 'Choose',
+      properties: kind === 'folder' ? ['openDirectory', 'createDirectory'] : ['openFile'],
+    };
     const pick = parent ? await dialog.showOpenDialog(parent, options) : await dialog.showOpenDialog(options);
-    return pick.canceled ? null : (pick.filePaths[0] ?? null);
+    const chosen = pick.canceled ? undefined : pick.filePaths[0];
+    if (!chosen) return null;
+    if (kind === 'folder') grants.grantFolder(chosen);
+    else grants.grantFile(chosen);
+    return chosen;
   });
 
   const win = new BrowserWindow(windowOptions(path.join(__dirname, '../preload/index.cjs')));
   lightbox.on((name, payload) => { if (!win.isDestroyed()) win.webContents.send(channels.ipcEvent, name, payload); });
-  // Links never open inside the app window; navigation away from the app is refused.
-  win.webContents.setWindowOpenHandler(({ url }) => { if (url.startsWith('https:')) void shell.openExternal(url); return { action: 'deny' }; });
-  win.webContents.on('will-navigate', (e, url) => { if (!url.startsWith(RENDERER_ORIGIN)) e.preventDefault(); });
+  // No new windows; a few documentation links may open in the system browser. Navigation away from the app, and
+  // any webview, is refused.
+  win.webContents.setWindowOpenHandler(({ url }) => { if (mayOpenExternal(url)) void shell.openExternal(url); return { action: 'deny' }; });
+  win.webContents.on('will-navigate', (e, url) => { if (!isAppUrl(url)) e.preventDefault(); });
+  win.webContents.on('will-redirect', (e, url) => { if (!isAppUrl(url)) e.preventDefault(); });
+  win.webContents.on('will-attach-webview', (e) => e.preventDefault());
   win.once('ready-to-show', () => win.show());
   await win.loadURL(`${RENDERER_ORIGIN}/index.html`);
   app.on('window-all-closed', () => { void lightbox.close().then(() => app.quit()); });

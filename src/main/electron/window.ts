@@ -1,8 +1,8 @@
 // Electron shell pieces kept free of side effects so tests can check them against a fake electron module.
 import type { BrowserWindowConstructorOptions, IpcMainInvokeEvent } from 'electron';
-import { channels } from '../../shared/contract.ts';
+import { isAppUrl } from './policy.ts';
 
-export const RENDERER_ORIGIN = `${channels.imageScheme}://app`;
+export { RENDERER_ORIGIN } from './policy.ts';
 
 export function windowOptions(preloadPath: string): BrowserWindowConstructorOptions {
   return {
@@ -17,14 +17,19 @@ export function windowOptions(preloadPath: string): BrowserWindowConstructorOpti
       contextIsolation: true,
       nodeIntegration: false,
       webSecurity: true,
+      allowRunningInsecureContent: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webviewTag: false,
+      navigateOnDragDrop: false,
       spellcheck: false,
     },
   };
 }
 
-/** Only our own top-level page may call main: not other frames, not navigated-away pages. */
-export function isTrustedSender(event: Pick<IpcMainInvokeEvent, 'senderFrame'>, appUrlPrefix: string): boolean {
+/** Only our own top-level page may call main: not other frames, not navigated-away pages, not look-alike hosts. */
+export function isTrustedSender(event: Pick<IpcMainInvokeEvent, 'senderFrame'>): boolean {
   const frame = event.senderFrame;
   if (!frame || frame.parent !== null) return false;
-  return frame.url.startsWith(appUrlPrefix);
+  return isAppUrl(frame.url);
 }

@@ -10,6 +10,7 @@ export interface PreloadBridge {
   call(name: string, input: unknown): Promise<CallResponse<unknown>>;
   onEvent(listener: AnyEvent): () => void;
   pickFolder(title: string): Promise<string | null>;
+  pickFile(title: string): Promise<string | null>;
   host: 'electron';
 }
 
@@ -79,6 +80,7 @@ export const api = {
   host: transport.host,
   /** The host's native folder dialog where it has one (Electron); the browser host uses FolderBrowser instead. */
   nativePickFolder: window.lightbox ? (title: string): Promise<string | null> => window.lightbox!.pickFolder(title) : null,
+  nativePickFile: window.lightbox ? (title: string): Promise<string | null> => window.lightbox!.pickFile(title) : null,
   async call<N extends CallName>(name: N, input: CallInput<N>): Promise<CallResult<N>> {
     const r = await transport.call(name, input);
     if (!r.ok) throw new ApiCallError(r.error.code, r.error.message);

@@ -243,6 +243,8 @@ export function ExportDialog({ onClose }: { onClose: () => void }) {
           <summary>Import labels from an export or SRs</summary>
           <div className="row">
             <input value={importPath} onChange={(e) => setImportPath(e.target.value)} placeholder="/path/to/labels.csv, labels.jsonl or an SR folder" data-testid="import-labels-path" />
+            {api.nativePickFile && <button type="button" onClick={() => void api.nativePickFile!('Choose labels.csv, labels.jsonl or an SR file').then((p) => { if (p) setImportPath(p); })}>Choose file…</button>}
+            <BrowseButton value={importPath} title="Choose an SR folder or an export folder" onChange={setImportPath} />
             <label><input type="checkbox" checked={overwrite} onChange={(e) => setOverwrite(e.target.checked)} /> replace different labels</label>
             <button onClick={importLabels} disabled={!importPath.trim()} data-testid="import-labels-start">Import</button>
           </div>
