@@ -2,12 +2,12 @@
 // de-identify, a live preview of counts and class balance per split, then a cancellable export with progress and
 // the files it wrote. Also re-imports labels from an export or an SR folder.
 import { useEffect, useMemo, useState } from 'react';
-import { EXPORT_FORMATS, EXPORT_STATUSES } from '../../../shared/contract.ts';
-import type { CallInput, ExportPreview, ExportSummary, JobProgress, LabelImportSummary, LabelSchema } from '../../../shared/contract.ts';
-import { LEVELS } from '../../../shared/label-schema.ts';
-import { api } from '../api/client.ts';
-import { BrowseButton } from './FolderBrowser.tsx';
-import { formatEta } from './format.ts';
+import { EXPORT_FORMATS, EXPORT_STATUSES } from '../../../../shared/contract.ts';
+import type { CallInput, ExportPreview, ExportSummary, JobProgress, LabelImportSummary, LabelSchema } from '../../../../shared/contract.ts';
+import { LEVELS } from '../../../../shared/label-schema.ts';
+import { api } from '../../api/client.ts';
+import { BrowseButton } from '../../components/FolderBrowser.tsx';
+import { formatEta } from '../../components/format.ts';
 
 type Options = CallInput<'export.preview'>;
 

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import type { StudyRow, WorklistQuery } from '../../../shared/contract.ts';
-import { api } from '../api/client.ts';
+import type { StudyRow, WorklistQuery } from '../../../../shared/contract.ts';
+import { api } from '../../api/client.ts';
 
 type Sort = NonNullable<WorklistQuery['sort']>;
 const COLUMNS: { key: Sort; label: string }[] = [

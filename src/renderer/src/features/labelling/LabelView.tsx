@@ -2,16 +2,16 @@
 // from the keyboard: a label's key sets it, Enter accepts the suggestion, x rejects it, n/p move, z/y undo/redo,
 // f flags, e writes a note, b reveals a hidden suggestion, ? lists every key. The next item is prefetched.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { CallResult, ItemView, LabelSchema, LabelStatus, Profile, QueueItem, QueueName, Suggestion } from '../../../shared/contract.ts';
-import { QUEUES } from '../../../shared/contract.ts';
-import { withAncestors } from '../../../shared/label-schema.ts';
-import type { LabelGroup } from '../../../shared/label-schema.ts';
-import { api } from '../api/client.ts';
-import { prefetchImages } from '../viewer/cornerstone.ts';
+import type { CallResult, ItemView, LabelSchema, LabelStatus, Profile, QueueItem, QueueName, Suggestion } from '../../../../shared/contract.ts';
+import { QUEUES } from '../../../../shared/contract.ts';
+import { withAncestors } from '../../../../shared/label-schema.ts';
+import type { LabelGroup } from '../../../../shared/label-schema.ts';
+import { api } from '../../api/client.ts';
+import { prefetchImages } from '../../viewer/cornerstone.ts';
+import { stackImages } from '../../viewer/image-ids.ts';
 import { HistoryPanel, HelpOverlay, StatsPanel } from './LabelPanels.tsx';
 import { SchemaEditor } from './SchemaEditor.tsx';
-import { StackViewer } from './StackViewer.tsx';
-import { stackImages } from './StudyView.tsx';
+import { StackViewer } from '../../components/StackViewer.tsx';
 
 const QUEUE_NAMES: Record<QueueName, string> = {
   uncertain: 'Most uncertain first',

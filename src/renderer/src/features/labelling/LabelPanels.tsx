@@ -1,9 +1,9 @@
 // Panels of the labelling view: the per-study history (the audit trail), progress and quality (counts per label
 // and status, agreement with suggestions, the learning curve), and the keyboard help.
 import { useEffect, useState } from 'react';
-import type { LabelEvent, LabelSchema, LabelStats } from '../../../shared/contract.ts';
-import { RESERVED_KEYS } from '../../../shared/label-schema.ts';
-import { api } from '../api/client.ts';
+import type { LabelEvent, LabelSchema, LabelStats } from '../../../../shared/contract.ts';
+import { RESERVED_KEYS } from '../../../../shared/label-schema.ts';
+import { api } from '../../api/client.ts';
 
 function describe(e: LabelEvent, schema: LabelSchema | null): string {
   const g = schema?.groups.find((x) => x.key === e.group);

@@ -1,21 +1,10 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { Neighbour, SeriesRow, StudyRow, TagRow } from '../../../shared/contract.ts';
-import { api } from '../api/client.ts';
-import { renderThumbnail } from '../viewer/cornerstone.ts';
-import { StackViewer } from './StackViewer.tsx';
-import type { Snapshot } from './StackViewer.tsx';
-
-/** Cornerstone image ids for every frame of these image instances, in the order given (one stack). */
-export function stackImages(instances: { instanceId: number; frames: number }[]): { imageId: string; instanceId: number }[] {
-  return instances.flatMap(({ instanceId, frames }) => (frames > 1
-    ? Array.from({ length: frames }, (_, f) => ({ imageId: api.imageId(instanceId, f + 1), instanceId }))
-    : [{ imageId: api.imageId(instanceId), instanceId }]));
-}
-
-/** Cornerstone image ids for every displayable frame of a series, in instance order. */
-export function seriesImageIds(s: SeriesRow): { imageId: string; instanceId: number }[] {
-  return stackImages(s.instances.filter((i) => i.isImage).map((i) => ({ instanceId: i.id, frames: i.frames })));
-}
+import type { Neighbour, SeriesRow, StudyRow, TagRow } from '../../../../shared/contract.ts';
+import { api } from '../../api/client.ts';
+import { renderThumbnail } from '../../viewer/cornerstone.ts';
+import { seriesImageIds } from '../../viewer/image-ids.ts';
+import { StackViewer } from '../../components/StackViewer.tsx';
+import type { Snapshot } from '../../viewer/snapshot.ts';
 
 function Thumbnail({ series, active, onSelect }: { series: SeriesRow; active: boolean; onSelect: () => void }) {
   const ref = useRef<HTMLCanvasElement>(null);

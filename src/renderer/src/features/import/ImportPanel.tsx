@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
-import type { JobProgress, RejectedFile } from '../../../shared/contract.ts';
-import { api } from '../api/client.ts';
-import { BrowseButton } from './FolderBrowser.tsx';
-import { formatEta } from './format.ts';
+import type { JobProgress, RejectedFile } from '../../../../shared/contract.ts';
+import { api } from '../../api/client.ts';
+import { BrowseButton } from '../../components/FolderBrowser.tsx';
+import { formatEta } from '../../components/format.ts';
 
 
 export function ImportPanel({ onClose }: { onClose: () => void }) {
