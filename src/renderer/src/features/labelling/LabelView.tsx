@@ -15,6 +15,7 @@ import { prefetchImages } from '../../viewer/cornerstone.ts';
 import { stackImages } from '../../viewer/image-ids.ts';
 import { HistoryPanel, HelpOverlay, StatsPanel } from './LabelPanels.tsx';
 import { SchemaEditor } from './SchemaEditor.tsx';
+import { useQueueCursor } from './use-queue-cursor.ts';
 
 const QUEUE_NAMES: Record<QueueName, string> = {
   uncertain: 'Most uncertain first',
@@ -83,10 +84,6 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
   const [status, setStatus] = useState<LabelStatus | null>(null);
   const [groupKey, setGroupKey] = useState<string>('');
   const [queue, setQueue] = useState<QueueName>('uncertain');
-  const [current, setCurrent] = useState<QueueItem | null>(null);
-  const [upcoming, setUpcoming] = useState<QueueItem[]>([]);
-  const [back, setBack] = useState<QueueItem[]>([]);
-  const [total, setTotal] = useState(0);
   const [item, setItem] = useState<ItemView | null>(null);
   const [reveal, setReveal] = useState(false);
   const [activeIndex, setActiveIndex] = useState(0);
@@ -96,7 +93,8 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
   const [showHistory, setShowHistory] = useState(false);
   const [note, setNote] = useState('');
   const noteRef = useRef<HTMLTextAreaElement>(null);
-  const done = useRef(new Set<number>());
+  const cursor = useQueueCursor(groupKey, queue, setError);
+  const { current, upcoming, total, next, previous } = cursor;
 
   const loadSchema = useCallback(() => {
     api.call('labels.schema', {}).then((r) => {
@@ -115,30 +113,7 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
   const levelGroups = useMemo(() => (schema && group ? schema.groups.filter((g) => g.level === group.level) : []), [schema, group]);
   const activeGroup = levelGroups[activeIndex % Math.max(1, levelGroups.length)] ?? group;
 
-  /** Fetches the queue; keeps the item on screen and leaves out items already decided in this session. */
-  const fetchQueue = useCallback((keepCurrent: boolean) => {
-    if (!groupKey) return;
-    api.call('labels.queue', { group: groupKey, queue, limit: 60 }).then((r) => {
-      setTotal(r.total);
-      setCurrent((cur) => {
-        const keep = keepCurrent && cur ? cur : null;
-        const fresh = r.items.filter((x) => x.itemId !== keep?.itemId && !done.current.has(x.itemId));
-        setUpcoming(keep ? fresh : fresh.slice(1));
-        return keep ?? fresh[0] ?? null;
-      });
-    }, (e: Error) => setError(e.message));
-  }, [groupKey, queue]);
-
-  useEffect(() => {
-    done.current.clear();
-    setBack([]);
-    fetchQueue(false);
-  }, [fetchQueue]);
-
-  useEffect(() => api.on('labels.changed', (e) => {
-    api.call('labels.status', {}).then(setStatus, () => {});
-    if (e.reason !== 'saved') fetchQueue(true); // a published refresh: new order and reasons
-  }), [fetchQueue]);
+  useEffect(() => api.on('labels.changed', () => { api.call('labels.status', {}).then(setStatus, () => {}); }), []);
 
   const loadItem = useCallback((q: QueueItem | null, revealIt: boolean) => {
     if (!q) { setItem(null); return; }
@@ -159,30 +134,13 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
     }
   }, [upcoming]);
 
-  const next = useCallback(() => {
-    setCurrent((cur) => {
-      if (cur) setBack((b) => [...b, cur]);
-      const [head, ...rest] = upcoming;
-      setUpcoming(rest);
-      if (rest.length < 5) setTimeout(() => fetchQueue(true), 0);
-      return head ?? null;
-    });
-  }, [upcoming, fetchQueue]);
-
-  const prev = useCallback(() => {
-    const last = back.at(-1);
-    if (!last) return;
-    setBack((b) => b.slice(0, -1));
-    setCurrent((cur) => { if (cur) setUpcoming((u) => [cur, ...u]); return last; });
-  }, [back]);
-
   const acked = useCallback((r: CallResult<'labels.set'>, advance: boolean) => {
     setItem(r.item);
     setError(null);
     if (r.eventId) setSaved(`Saved · event #${r.eventId}`);
-    done.current.add(r.item.itemId);
+    cursor.markDecided(r.item.itemId);
     if (advance && profile?.autoAdvance) next();
-  }, [profile, next]);
+  }, [profile, next, cursor.markDecided]);
 
   const act = useCallback(<T,>(p: Promise<T>, then: (r: T) => void) => {
     setSaved('Saving…');
@@ -214,7 +172,7 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
       else if (r.item) {
         // The undone action was on an earlier item: go back to it.
         const it = r.item;
-        setCurrent((cur) => { if (cur) setUpcoming((u) => [cur, ...u]); return { level: it.level, itemId: it.itemId, studyId: it.studyId, title: it.title, reason: 'Back to the undone change', score: null, images: it.images }; });
+        cursor.revisit({ level: it.level, itemId: it.itemId, studyId: it.studyId, title: it.title, reason: 'Back to the undone change', score: null, images: it.images });
       }
     });
   };
@@ -244,7 +202,7 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
       reject(activeGroup, label);
     }),
     'labelling.next': unlessModal(next),
-    'labelling.previous': unlessModal(prev),
+    'labelling.previous': unlessModal(previous),
     'labelling.undo': unlessModal(() => undoRedo('labels.undo')),
     'labelling.redo': unlessModal(() => undoRedo('labels.redo')),
     'labelling.flag': unlessModal(flag),
@@ -310,7 +268,7 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
             {current && <li className="current" data-testid="queue-item" data-item-id={current.itemId}><div>{current.title}</div><div className="reason" data-testid="queue-reason">{current.reason}</div></li>}
             {upcoming.slice(0, 30).map((q) => (
               <li key={`${q.level}:${q.itemId}`} data-testid="queue-item" data-item-id={q.itemId}
-                onClick={() => { setCurrent((cur) => { if (cur) setBack((b) => [...b, cur]); return q; }); setUpcoming((u) => u.filter((x) => x !== q)); }}>
+                onClick={() => cursor.jump(q)}>
                 <div>{q.title}</div><div className="reason">{q.reason}</div>
               </li>
             ))}
@@ -346,7 +304,7 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
       </div>
       {panel === 'help' && <HelpOverlay schema={schema} onClose={() => setPanel('none')} />}
       {panel === 'stats' && <StatsPanel onClose={() => setPanel('none')} />}
-      {panel === 'schema' && schema && <SchemaEditor schema={schema} onClose={() => setPanel('none')} onSaved={() => { loadSchema(); fetchQueue(false); }} />}
+      {panel === 'schema' && schema && <SchemaEditor schema={schema} onClose={() => setPanel('none')} onSaved={() => { loadSchema(); cursor.reload(); }} />}
     </section>
   );
 }
