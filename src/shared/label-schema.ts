@@ -3,17 +3,18 @@
 // per label for zero-shot suggestions and a keyboard shortcut per label. Shared by main (validation at the edge,
 // storage) and the renderer (the schema editor); imported and exported as JSON in this exact shape.
 import { z } from 'zod';
+import { reservedKeys } from './keymap.ts';
 
 export const LEVELS = ['study', 'series', 'image'] as const;
 export type Level = (typeof LEVELS)[number];
 export const LABEL_SCHEMA_FORMAT = 'lightbox-labels/1';
 
 /**
- * Keys the labelling view uses itself, so no label may take them: accept (a, Enter), reject (x), next/previous
- * (n, p, arrows), undo/redo (z, y), flag (f), note (e), reveal (b), help (?), history (h), and the viewer's
- * slice, invert, reset and tag keys (j, k, i, r, t, s).
+ * Keys no label may take because the labelling view uses them itself (accept, reject, move, undo, the viewer's
+ * slice keys, …). Derived from the keymap, so a key bound there is refused here as a shortcut without anyone
+ * remembering to add it; see reservedKeys in keymap.ts for which bindings count.
  */
-export const RESERVED_KEYS = ['a', 'x', 'n', 'p', 'z', 'y', 'f', 'e', 'b', 'h', 'j', 'k', 'i', 'r', 't', 's', '?'] as const;
+export const RESERVED_KEYS: readonly string[] = reservedKeys();
 
 const Key = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1–64 of a-z, 0-9, "_" or "-", starting with a letter or digit');
 
@@ -78,7 +79,7 @@ export const LabelSchema = z
           }
         }
         if (l.shortcut !== undefined) {
-          if ((RESERVED_KEYS as readonly string[]).includes(l.shortcut)) {
+          if (RESERVED_KEYS.includes(l.shortcut)) {
             issue([...at, 'shortcut'], `"${l.shortcut}" is reserved by the labelling view (${RESERVED_KEYS.join(' ')}); choose another key`);
           }
           const slot = `${g.level}:${l.shortcut}`;

@@ -7,6 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lightbox } from '../../src/main/app.ts';
 import type { HttpHost } from '../../src/main/hosts/http-host.ts';
+import { bindingsOf } from '../../src/shared/keymap.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
 import { openDemoProject, tempDir } from '../helpers.ts';
 import { OUT, openSession } from './browser.ts';
@@ -86,6 +87,11 @@ describe('labelling from the keyboard', () => {
     // ? lists every key, including the schema's label shortcuts.
     await page.keyboard.press('?');
     expect(await page.textContent('[data-testid=help]')).toContain('Pleural effusion');
+    // The help is the keymap's: every binding of the labelling view and its viewer, under its context.
+    for (const context of ['labelling', 'viewer'] as const) {
+      const listed = await page.locator(`[data-testid=key-help][data-context=${context}] tr`).evaluateAll((rows) => rows.map((r) => r.getAttribute('data-command')));
+      expect(listed).toEqual(bindingsOf(context).map((b) => b.command));
+    }
     await page.screenshot({ path: path.join(OUT, 'label-help.png') });
     await page.keyboard.press('Escape');
     expect(await page.locator('[data-testid=help]').count()).toBe(0);

@@ -141,5 +141,11 @@ describe('workstation in Chromium', () => {
     expect(tags).toContain('NumberOfFrames');
     expect(tags).toContain('Fixture^Pätient');
     await page.screenshot({ path: path.join(OUT, 'tags.png') });
+    // A digit picks a window/level preset (2: lung) and ] the next series, in the study view.
+    await page.keyboard.press('2');
+    await page.waitForSelector('[data-testid=voi]:has-text("W 1500 L -600")');
+    const shownSeries = await page.getAttribute('.thumb.active', 'data-series-id');
+    await page.keyboard.press(']');
+    await page.waitForFunction((b) => document.querySelector('.thumb.active')?.getAttribute('data-series-id') !== b, shownSeries);
   });
 });

@@ -1,12 +1,12 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { ProjectInfo } from '../../shared/contract.ts';
 import { api } from './api/client.ts';
-import { EmbedBar } from './components/EmbedBar.tsx';
-import { ExportDialog } from './components/ExportDialog.tsx';
-import { ImportPanel } from './components/ImportPanel.tsx';
-import { LabelView } from './components/LabelView.tsx';
-import { StudyView } from './components/StudyView.tsx';
-import { Worklist } from './components/Worklist.tsx';
+import { EmbedBar } from './features/embed/EmbedBar.tsx';
+import { ExportDialog } from './features/export/ExportDialog.tsx';
+import { ImportPanel } from './features/import/ImportPanel.tsx';
+import { LabelView } from './features/labelling/LabelView.tsx';
+import { StudyView } from './features/viewer/StudyView.tsx';
+import { Worklist } from './features/worklist/Worklist.tsx';
 
 export function App() {
   const [info, setInfo] = useState<ProjectInfo | null>(null);

@@ -1,7 +1,16 @@
-import { useEffect, useRef, useState } from 'react';
+// One stack viewport and its toolbar, shared by the study view and the labelling view. Its own keys (slices,
+// invert, reset) are the keymap's viewer context; the study view drives presets and Similar through `controls`.
+import { useEffect, useImperativeHandle, useRef, useState } from 'react';
+import type { Ref } from 'react';
 import type { Types } from '@cornerstonejs/core';
 import { Enums as CsEnums, eventTarget, utilities } from '@cornerstonejs/core';
-import { VOI_PRESETS, disableViewport, enableStackViewport, initCornerstone, resizeViewports } from '../viewer/cornerstone.ts';
+import { keyHint, keysOf } from '../../../shared/keymap.ts';
+import { useKeymap } from '../keyboard/use-keymap.ts';
+import { disableViewport, enableStackViewport, initCornerstone, resizeViewports } from '../viewer/cornerstone.ts';
+import { VOI_PRESETS } from '../viewer/presets.ts';
+import type { StackImage } from '../viewer/image-ids.ts';
+import { snapshot } from '../viewer/snapshot.ts';
+import type { Snapshot } from '../viewer/snapshot.ts';
 
 let viewerCount = 0;
 
@@ -10,54 +19,23 @@ declare global {
 }
 
 interface Props {
-  images: { imageId: string; instanceId: number }[];
+  images: StackImage[];
   modality: string;
   onInstance: (instanceId: number) => void;
   /** Called with what the viewport shows (after window/level, zoom and pan), as RGB pixels. */
   onSnapshot?: (snap: Snapshot) => void;
-  /** Digit keys pick window presets; off where digits mean something else (label shortcuts). */
-  presetKeys?: boolean;
+  /** What a view's own keys can ask of the viewer; each returns false when there is nothing to do it to. */
+  controls?: Ref<ViewerControls>;
 }
 
-export interface Snapshot { width: number; height: number; rgb: Uint8Array }
-
-/**
- * What the viewport shows of the image — the canvas cropped to the image's bounds (so letterbox bars are left
- * out, and a zoomed-in view is just that region) — downscaled to at most `side` pixels, as RGB bytes.
- */
-function snapshot(vp: Types.IStackViewport, side: number): Snapshot | null {
-  const canvas = vp.getCanvas();
-  const imageId = vp.getCurrentImageId();
-  const dims = vp.getImageData()?.dimensions;
-  if (!imageId || !dims) return null;
-  const corners = [[0, 0], [dims[0], dims[1]]].map((c) => utilities.imageToWorldCoords(imageId, c as Types.Point2));
-  if (!corners[0] || !corners[1]) return null;
-  const ratio = canvas.width / Math.max(1, canvas.clientWidth);
-  const [a, b] = corners.map((w) => vp.worldToCanvas(w!).map((v) => v * ratio));
-  const x0 = Math.max(0, Math.min(a![0]!, b![0]!));
-  const y0 = Math.max(0, Math.min(a![1]!, b![1]!));
-  const x1 = Math.min(canvas.width, Math.max(a![0]!, b![0]!));
-  const y1 = Math.min(canvas.height, Math.max(a![1]!, b![1]!));
-  if (x1 - x0 < 2 || y1 - y0 < 2) return null;
-  const scale = Math.min(1, side / Math.max(x1 - x0, y1 - y0));
-  const width = Math.max(1, Math.round((x1 - x0) * scale));
-  const height = Math.max(1, Math.round((y1 - y0) * scale));
-  const c = document.createElement('canvas');
-  c.width = width;
-  c.height = height;
-  const ctx = c.getContext('2d')!;
-  ctx.drawImage(canvas, x0, y0, x1 - x0, y1 - y0, 0, 0, width, height);
-  const rgba = ctx.getImageData(0, 0, width, height).data;
-  const rgb = new Uint8Array(width * height * 3);
-  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
-    rgb[j] = rgba[i]!;
-    rgb[j + 1] = rgba[i + 1]!;
-    rgb[j + 2] = rgba[i + 2]!;
-  }
-  return { width, height, rgb };
+export interface ViewerControls {
+  /** Applies VOI_PRESETS[index]. */
+  preset(index: number): boolean;
+  /** Sends what is on screen to onSnapshot. */
+  findSimilar(): boolean;
 }
 
-export function StackViewer({ images, modality, onInstance, onSnapshot, presetKeys = true }: Props) {
+export function StackViewer({ images, modality, onInstance, onSnapshot, controls }: Props) {
   const element = useRef<HTMLDivElement>(null);
   const viewportRef = useRef<Types.IStackViewport | null>(null);
   const [index, setIndex] = useState(0);
@@ -150,45 +128,47 @@ export function StackViewer({ images, modality, onInstance, onSnapshot, presetKe
     vp.render();
   };
 
-  const findSimilar = (): void => {
+  const findSimilar = (): boolean => {
     const vp = viewportRef.current;
-    if (!vp || !onSnapshot) return;
+    if (!vp || !onSnapshot) return false;
     const snap = snapshot(vp, 384);
     if (snap) onSnapshot(snap);
-    else setError('Nothing of the image is in view to search with; press r to reset the view');
+    else setError(`Nothing of the image is in view to search with; press ${keyHint('viewer.reset')} to reset the view`);
+    return true;
   };
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent): void => {
-      if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLTextAreaElement) return;
-      if (e.ctrlKey || e.metaKey || e.altKey) return;
-      if (e.key === 's' && onSnapshot) { findSimilar(); return; }
-      if (e.key === 'ArrowDown' || e.key === 'PageDown' || e.key === 'j') { scroll(e.key === 'PageDown' ? 10 : 1); e.preventDefault(); }
-      else if (e.key === 'ArrowUp' || e.key === 'PageUp' || e.key === 'k') { scroll(e.key === 'PageUp' ? -10 : -1); e.preventDefault(); }
-      else if (e.key === 'Home') scroll(-images.length);
-      else if (e.key === 'End') scroll(images.length);
-      else if (e.key === 'i') invert();
-      else if (e.key === 'r') reset();
-      else if (presetKeys) {
-        const p = VOI_PRESETS.find((x) => x.key === e.key);
-        if (p) preset(p.width, p.center);
-      }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
+  useImperativeHandle(controls, () => ({
+    preset: (i) => {
+      const p = VOI_PRESETS[i];
+      if (!p) return false;
+      preset(p.width, p.center);
+      return true;
+    },
+    findSimilar,
+  }));
+
+  useKeymap('viewer', {
+    'viewer.next-image': () => scroll(1),
+    'viewer.previous-image': () => scroll(-1),
+    'viewer.next-page': () => scroll(10),
+    'viewer.previous-page': () => scroll(-10),
+    'viewer.first-image': () => scroll(-images.length),
+    'viewer.last-image': () => scroll(images.length),
+    'viewer.invert': invert,
+    'viewer.reset': reset,
   });
 
   return (
     <div className="viewer">
       <div className="toolbar">
-        {VOI_PRESETS.map((p) => (
-          <button key={p.key} onClick={() => preset(p.width, p.center)} title={`W ${p.width} / L ${p.center} (key ${p.key})`} disabled={modality !== 'CT' && modality !== 'MR' && modality !== 'PT' && p.key !== '1'}>
+        {VOI_PRESETS.map((p, i) => (
+          <button key={p.name} onClick={() => preset(p.width, p.center)} title={`W ${p.width} / L ${p.center} (key ${keysOf('study.preset')[i] ?? ''} in the study view)`} disabled={modality !== 'CT' && modality !== 'MR' && modality !== 'PT' && i !== 0}>
             {p.name}
           </button>
         ))}
-        <button onClick={invert} title="Invert (i)">Invert</button>
-        <button onClick={reset} title="Reset (r)">Reset</button>
-        {onSnapshot && <button onClick={findSimilar} title="Find images like what is shown now — zoom and pan to a region first (s)" data-testid="find-similar">Similar (s)</button>}
+        <button onClick={invert} title={`Invert (${keyHint('viewer.invert')})`}>Invert</button>
+        <button onClick={reset} title={`Reset (${keyHint('viewer.reset')})`}>Reset</button>
+        {onSnapshot && <button onClick={findSimilar} title={`Find images like what is shown now — zoom and pan to a region first (${keyHint('study.similar')})`} data-testid="find-similar">Similar ({keyHint('study.similar')})</button>}
         <span className="hint">Drag: window/level · Right-drag: zoom · Middle-drag: pan · Wheel/↑↓: slices</span>
       </div>
       <div className="viewport-wrap">

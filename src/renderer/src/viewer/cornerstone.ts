@@ -72,10 +72,3 @@ export async function prefetchImages(imageIds: string[]): Promise<void> {
 }
 
 export { Enums as CoreEnums };
-export const VOI_PRESETS: { key: string; name: string; width: number; center: number }[] = [
-  { key: '1', name: 'Soft tissue', width: 400, center: 40 },
-  { key: '2', name: 'Lung', width: 1500, center: -600 },
-  { key: '3', name: 'Bone', width: 1800, center: 400 },
-  { key: '4', name: 'Brain', width: 80, center: 40 },
-  { key: '5', name: 'Abdomen', width: 350, center: 50 },
-];

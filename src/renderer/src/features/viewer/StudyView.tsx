@@ -1,21 +1,14 @@
+// The study view: series thumbnails, one stack viewer, the DICOM tags and images similar to what is on screen.
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { Neighbour, SeriesRow, StudyRow, TagRow } from '../../../shared/contract.ts';
-import { api } from '../api/client.ts';
-import { renderThumbnail } from '../viewer/cornerstone.ts';
-import { StackViewer } from './StackViewer.tsx';
-import type { Snapshot } from './StackViewer.tsx';
-
-/** Cornerstone image ids for every frame of these image instances, in the order given (one stack). */
-export function stackImages(instances: { instanceId: number; frames: number }[]): { imageId: string; instanceId: number }[] {
-  return instances.flatMap(({ instanceId, frames }) => (frames > 1
-    ? Array.from({ length: frames }, (_, f) => ({ imageId: api.imageId(instanceId, f + 1), instanceId }))
-    : [{ imageId: api.imageId(instanceId), instanceId }]));
-}
-
-/** Cornerstone image ids for every displayable frame of a series, in instance order. */
-export function seriesImageIds(s: SeriesRow): { imageId: string; instanceId: number }[] {
-  return stackImages(s.instances.filter((i) => i.isImage).map((i) => ({ instanceId: i.id, frames: i.frames })));
-}
+import type { Neighbour, SeriesRow, StudyRow, TagRow } from '../../../../shared/contract.ts';
+import { keyHint } from '../../../../shared/keymap.ts';
+import { api } from '../../api/client.ts';
+import { StackViewer } from '../../components/StackViewer.tsx';
+import type { ViewerControls } from '../../components/StackViewer.tsx';
+import { useKeymap } from '../../keyboard/use-keymap.ts';
+import { renderThumbnail } from '../../viewer/cornerstone.ts';
+import { seriesImageIds } from '../../viewer/image-ids.ts';
+import type { Snapshot } from '../../viewer/snapshot.ts';
 
 function Thumbnail({ series, active, onSelect }: { series: SeriesRow; active: boolean; onSelect: () => void }) {
   const ref = useRef<HTMLCanvasElement>(null);
@@ -119,18 +112,20 @@ export function StudyView({ studyId, onClose, onOpenStudy }: { studyId: number; 
     }, (e: Error) => setError(e.message));
   }, [studyId]);
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent): void => {
-      if (e.target instanceof HTMLInputElement) return;
-      if (e.key === 'Escape') onClose();
-      if (e.key === 't') setShowTags((v) => !v);
-      if (data && (e.key === ']' || e.key === '[')) {
-        setSeriesIndex((i) => Math.max(0, Math.min(data.series.length - 1, i + (e.key === ']' ? 1 : -1))));
-      }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [data, onClose]);
+  const viewer = useRef<ViewerControls>(null);
+  const stepSeries = (delta: number): boolean => {
+    if (!data) return false;
+    setSeriesIndex((i) => Math.max(0, Math.min(data.series.length - 1, i + delta)));
+    return true;
+  };
+  useKeymap('study', {
+    'study.back': onClose,
+    'study.tags': () => setShowTags((v) => !v),
+    'study.previous-series': () => stepSeries(-1),
+    'study.next-series': () => stepSeries(1),
+    'study.preset': ({ index }) => viewer.current?.preset(index) ?? false,
+    'study.similar': () => viewer.current?.findSimilar() ?? false,
+  });
 
   const series = data?.series[seriesIndex];
   const images = useMemo(() => (series ? seriesImageIds(series) : []), [series]);
@@ -142,18 +137,18 @@ export function StudyView({ studyId, onClose, onOpenStudy }: { studyId: number; 
   return (
     <section className="study" data-testid="study-view">
       <div className="study-header">
-        <button onClick={onClose} title="Back to worklist (Esc)">← Worklist</button>
+        <button onClick={onClose} title={`Back to worklist (${keyHint('study.back')})`}>← Worklist</button>
         <strong>{s.patientName}</strong><span>{s.patientId}</span><span>{s.patientSex}</span>
         <span>{s.studyDate}</span><span>{s.description}</span><span>{s.accession}</span>
         <span className="spacer" />
-        <button onClick={() => setShowTags((v) => !v)} aria-pressed={showTags} data-testid="toggle-tags">Tags (t)</button>
+        <button onClick={() => setShowTags((v) => !v)} aria-pressed={showTags} data-testid="toggle-tags">Tags ({keyHint('study.tags')})</button>
       </div>
       <div className="study-body">
         <nav className="thumbs">
           {data.series.map((x, i) => <Thumbnail key={x.id} series={x} active={i === seriesIndex} onSelect={() => { setSeriesIndex(i); setInstanceId(null); }} />)}
         </nav>
         {series && images.length > 0
-          ? <StackViewer key={series.id} images={images} modality={series.modality} onInstance={setInstanceId} onSnapshot={setSnap} />
+          ? <StackViewer key={series.id} images={images} modality={series.modality} onInstance={setInstanceId} onSnapshot={setSnap} controls={viewer} />
           : <div className="empty">This series holds no images ({series?.sopClasses.join(', ') || 'no objects'}).</div>}
         {showTags && tagInstance !== null && <TagPanel instanceId={tagInstance} />}
         {snap && <SimilarPanel snap={snap} onOpenStudy={onOpenStudy} />}

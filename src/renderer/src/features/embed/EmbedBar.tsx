@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { EmbedStatus, JobProgress } from '../../../shared/contract.ts';
-import { api } from '../api/client.ts';
-import { formatEta } from './format.ts';
+import type { EmbedStatus, JobProgress } from '../../../../shared/contract.ts';
+import { api } from '../../api/client.ts';
+import { formatEta } from '../../components/format.ts';
 
 const ACTIVE: JobProgress['phase'][] = ['embedding', 'pooling', 'paused'];
 

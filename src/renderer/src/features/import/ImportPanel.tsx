@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'react';
-import type { JobProgress, RejectedFile } from '../../../shared/contract.ts';
-import { api } from '../api/client.ts';
-import { BrowseButton } from './FolderBrowser.tsx';
-import { formatEta } from './format.ts';
-
+import type { JobProgress, RejectedFile } from '../../../../shared/contract.ts';
+import { api } from '../../api/client.ts';
+import { BrowseButton } from '../../components/FolderBrowser.tsx';
+import { formatEta } from '../../components/format.ts';
+import { useKeymap } from '../../keyboard/use-keymap.ts';
 
 export function ImportPanel({ onClose }: { onClose: () => void }) {
   const [folder, setFolder] = useState('');
@@ -22,11 +22,7 @@ export function ImportPanel({ onClose }: { onClose: () => void }) {
       if (p.phase === 'done' || p.phase === 'cancelled' || p.phase === 'failed') loadReport();
     });
   }, []);
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent): void => { if (e.key === 'Escape') onClose(); };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [onClose]);
+  useKeymap('dialog', { 'dialog.close': onClose });
 
   const start = (): void => {
     setError(null);

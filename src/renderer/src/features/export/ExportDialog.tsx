@@ -2,12 +2,13 @@
 // de-identify, a live preview of counts and class balance per split, then a cancellable export with progress and
 // the files it wrote. Also re-imports labels from an export or an SR folder.
 import { useEffect, useMemo, useState } from 'react';
-import { EXPORT_FORMATS, EXPORT_STATUSES } from '../../../shared/contract.ts';
-import type { CallInput, ExportPreview, ExportSummary, JobProgress, LabelImportSummary, LabelSchema } from '../../../shared/contract.ts';
-import { LEVELS } from '../../../shared/label-schema.ts';
-import { api } from '../api/client.ts';
-import { BrowseButton } from './FolderBrowser.tsx';
-import { formatEta } from './format.ts';
+import { EXPORT_FORMATS, EXPORT_STATUSES } from '../../../../shared/contract.ts';
+import type { CallInput, ExportPreview, ExportSummary, JobProgress, LabelImportSummary, LabelSchema } from '../../../../shared/contract.ts';
+import { LEVELS } from '../../../../shared/label-schema.ts';
+import { api } from '../../api/client.ts';
+import { BrowseButton } from '../../components/FolderBrowser.tsx';
+import { formatEta } from '../../components/format.ts';
+import { useKeymap } from '../../keyboard/use-keymap.ts';
 
 type Options = CallInput<'export.preview'>;
 
@@ -91,11 +92,8 @@ export function ExportDialog({ onClose }: { onClose: () => void }) {
       }
     });
   }, []);
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent): void => { if (e.key === 'Escape' && !running) onClose(); };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [onClose, running]);
+  // A running export is not closed by a stray Esc: its progress and the files it wrote show here.
+  useKeymap('dialog', { 'dialog.close': () => (running ? false : onClose()) });
 
   const set = (patch: Partial<Options>): void => setOpts((o) => ({ ...o, ...patch }));
   const start = (): void => {

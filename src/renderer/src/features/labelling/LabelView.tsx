@@ -1,17 +1,21 @@
 // The labelling view: a queue (with why each item is next), the item's images, and the label panel — run entirely
-// from the keyboard: a label's key sets it, Enter accepts the suggestion, x rejects it, n/p move, z/y undo/redo,
-// f flags, e writes a note, b reveals a hidden suggestion, ? lists every key. The next item is prefetched.
+// from the keyboard (the labelling context of src/shared/keymap.ts: a label's key sets it, Enter accepts the
+// suggestion, x rejects it, n/p move, …; ? lists every key). The next item is prefetched.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { CallResult, ItemView, LabelSchema, LabelStatus, Profile, QueueItem, QueueName, Suggestion } from '../../../shared/contract.ts';
-import { QUEUES } from '../../../shared/contract.ts';
-import { withAncestors } from '../../../shared/label-schema.ts';
-import type { LabelGroup } from '../../../shared/label-schema.ts';
-import { api } from '../api/client.ts';
-import { prefetchImages } from '../viewer/cornerstone.ts';
+import type { CallResult, ItemView, LabelSchema, LabelStatus, Profile, QueueItem, QueueName, Suggestion } from '../../../../shared/contract.ts';
+import { QUEUES } from '../../../../shared/contract.ts';
+import { keyHint } from '../../../../shared/keymap.ts';
+import type { KeyHandler } from '../../../../shared/keymap.ts';
+import { withAncestors } from '../../../../shared/label-schema.ts';
+import type { LabelGroup } from '../../../../shared/label-schema.ts';
+import { api } from '../../api/client.ts';
+import { StackViewer } from '../../components/StackViewer.tsx';
+import { leaveField, useKeymap } from '../../keyboard/use-keymap.ts';
+import { prefetchImages } from '../../viewer/cornerstone.ts';
+import { stackImages } from '../../viewer/image-ids.ts';
 import { HistoryPanel, HelpOverlay, StatsPanel } from './LabelPanels.tsx';
 import { SchemaEditor } from './SchemaEditor.tsx';
-import { StackViewer } from './StackViewer.tsx';
-import { stackImages } from './StudyView.tsx';
+import { useQueueCursor } from './use-queue-cursor.ts';
 
 const QUEUE_NAMES: Record<QueueName, string> = {
   uncertain: 'Most uncertain first',
@@ -46,12 +50,12 @@ function GroupPanel({ group, view, active, onSet, onAccept, onReject }: {
         <div className="suggestion" data-testid="suggestion" data-labels={s.labels.join(',')} data-source={s.source}>
           <span>Suggested: <strong>{s.labels.length ? s.labels.map(name).join(', ') : 'none of these'}</strong> {pct(s.probability)} · {s.source}</span>
           {active && <>
-            <button onClick={() => onAccept(s)} data-testid="accept" title="Accept the suggestion (Enter or a)">Accept ⏎</button>
-            {s.labels[0] && <button onClick={() => onReject(s.labels[0]!)} data-testid="reject" title="Reject this suggestion (x)">Reject x</button>}
+            <button onClick={() => onAccept(s)} data-testid="accept" title={`Accept the suggestion (${keyHint('labelling.accept')})`}>Accept ⏎</button>
+            {s.labels[0] && <button onClick={() => onReject(s.labels[0]!)} data-testid="reject" title={`Reject this suggestion (${keyHint('labelling.reject')})`}>Reject {keyHint('labelling.reject')}</button>}
           </>}
         </div>
       )}
-      {view.hidden && <div className="suggestion dim" data-testid="suggestion-hidden">Suggestion hidden (blinded first read): decide, or press b to reveal it.</div>}
+      {view.hidden && <div className="suggestion dim" data-testid="suggestion-hidden">Suggestion hidden (blinded first read): decide, or press {keyHint('labelling.reveal')} to reveal it.</div>}
       {!s && !view.hidden && <div className="suggestion dim">No suggestion for this item yet.</div>}
       {view.rejected.length > 0 && <div className="dim">Rejected: {view.rejected.map(name).join(', ')}</div>}
       <div className="label-buttons">
@@ -80,10 +84,6 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
   const [status, setStatus] = useState<LabelStatus | null>(null);
   const [groupKey, setGroupKey] = useState<string>('');
   const [queue, setQueue] = useState<QueueName>('uncertain');
-  const [current, setCurrent] = useState<QueueItem | null>(null);
-  const [upcoming, setUpcoming] = useState<QueueItem[]>([]);
-  const [back, setBack] = useState<QueueItem[]>([]);
-  const [total, setTotal] = useState(0);
   const [item, setItem] = useState<ItemView | null>(null);
   const [reveal, setReveal] = useState(false);
   const [activeIndex, setActiveIndex] = useState(0);
@@ -93,7 +93,8 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
   const [showHistory, setShowHistory] = useState(false);
   const [note, setNote] = useState('');
   const noteRef = useRef<HTMLTextAreaElement>(null);
-  const done = useRef(new Set<number>());
+  const cursor = useQueueCursor(groupKey, queue, setError);
+  const { current, upcoming, total, next, previous } = cursor;
 
   const loadSchema = useCallback(() => {
     api.call('labels.schema', {}).then((r) => {
@@ -112,30 +113,7 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
   const levelGroups = useMemo(() => (schema && group ? schema.groups.filter((g) => g.level === group.level) : []), [schema, group]);
   const activeGroup = levelGroups[activeIndex % Math.max(1, levelGroups.length)] ?? group;
 
-  /** Fetches the queue; keeps the item on screen and leaves out items already decided in this session. */
-  const fetchQueue = useCallback((keepCurrent: boolean) => {
-    if (!groupKey) return;
-    api.call('labels.queue', { group: groupKey, queue, limit: 60 }).then((r) => {
-      setTotal(r.total);
-      setCurrent((cur) => {
-        const keep = keepCurrent && cur ? cur : null;
-        const fresh = r.items.filter((x) => x.itemId !== keep?.itemId && !done.current.has(x.itemId));
-        setUpcoming(keep ? fresh : fresh.slice(1));
-        return keep ?? fresh[0] ?? null;
-      });
-    }, (e: Error) => setError(e.message));
-  }, [groupKey, queue]);
-
-  useEffect(() => {
-    done.current.clear();
-    setBack([]);
-    fetchQueue(false);
-  }, [fetchQueue]);
-
-  useEffect(() => api.on('labels.changed', (e) => {
-    api.call('labels.status', {}).then(setStatus, () => {});
-    if (e.reason !== 'saved') fetchQueue(true); // a published refresh: new order and reasons
-  }), [fetchQueue]);
+  useEffect(() => api.on('labels.changed', () => { api.call('labels.status', {}).then(setStatus, () => {}); }), []);
 
   const loadItem = useCallback((q: QueueItem | null, revealIt: boolean) => {
     if (!q) { setItem(null); return; }
@@ -156,30 +134,13 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
     }
   }, [upcoming]);
 
-  const next = useCallback(() => {
-    setCurrent((cur) => {
-      if (cur) setBack((b) => [...b, cur]);
-      const [head, ...rest] = upcoming;
-      setUpcoming(rest);
-      if (rest.length < 5) setTimeout(() => fetchQueue(true), 0);
-      return head ?? null;
-    });
-  }, [upcoming, fetchQueue]);
-
-  const prev = useCallback(() => {
-    const last = back.at(-1);
-    if (!last) return;
-    setBack((b) => b.slice(0, -1));
-    setCurrent((cur) => { if (cur) setUpcoming((u) => [cur, ...u]); return last; });
-  }, [back]);
-
   const acked = useCallback((r: CallResult<'labels.set'>, advance: boolean) => {
     setItem(r.item);
     setError(null);
     if (r.eventId) setSaved(`Saved · event #${r.eventId}`);
-    done.current.add(r.item.itemId);
+    cursor.markDecided(r.item.itemId);
     if (advance && profile?.autoAdvance) next();
-  }, [profile, next]);
+  }, [profile, next, cursor.markDecided]);
 
   const act = useCallback(<T,>(p: Promise<T>, then: (r: T) => void) => {
     setSaved('Saving…');
@@ -211,7 +172,7 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
       else if (r.item) {
         // The undone action was on an earlier item: go back to it.
         const it = r.item;
-        setCurrent((cur) => { if (cur) setUpcoming((u) => [cur, ...u]); return { level: it.level, itemId: it.itemId, studyId: it.studyId, title: it.title, reason: 'Back to the undone change', score: null, images: it.images }; });
+        cursor.revisit({ level: it.level, itemId: it.itemId, studyId: it.studyId, title: it.title, reason: 'Back to the undone change', score: null, images: it.images });
       }
     });
   };
@@ -224,47 +185,45 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
     act(api.call('labels.note', { level: item.level, itemId: item.itemId, note }), (r) => acked(r, false));
   };
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent): void => {
-      // Typing in a field is not a command (a checkbox that was just clicked is not a field: keep the keys working).
-      const t = e.target;
-      if ((t instanceof HTMLInputElement && !['checkbox', 'radio', 'button'].includes(t.type)) || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement) {
-        if (e.key === 'Escape') (t as HTMLElement).blur();
-        return;
-      }
-      if (panel === 'schema' || panel === 'stats') { if (e.key === 'Escape') setPanel('none'); return; }
-      const key = e.key;
-      const ctrl = e.ctrlKey || e.metaKey;
-      if (ctrl && key.toLowerCase() === 'z') { undoRedo(e.shiftKey ? 'labels.redo' : 'labels.undo'); e.preventDefault(); return; }
-      if (ctrl && key.toLowerCase() === 'y') { undoRedo('labels.redo'); e.preventDefault(); return; }
-      if (ctrl || e.altKey) return;
-      if (key === '?') { setPanel((p) => (p === 'help' ? 'none' : 'help')); return; }
-      if (key === 'Escape') { setPanel('none'); return; }
-      if (key === 'n' || key === 'ArrowRight') { next(); e.preventDefault(); return; }
-      if (key === 'p' || key === 'ArrowLeft') { prev(); e.preventDefault(); return; }
-      if (key === 'z') { undoRedo('labels.undo'); return; }
-      if (key === 'y') { undoRedo('labels.redo'); return; }
-      if (key === 'f') { flag(); return; }
-      if (key === 'h') { setShowHistory((v) => !v); return; }
-      if (key === 'e') { noteRef.current?.focus(); e.preventDefault(); return; }
-      if (key === 'b') { setReveal(true); loadItem(current, true); return; }
-      if (key === 'Tab') { setActiveIndex((i) => (i + 1) % Math.max(1, levelGroups.length)); e.preventDefault(); return; }
-      if (!item || !activeGroup) return;
-      const view = item.groups.find((g) => g.key === activeGroup.key);
-      if ((key === 'Enter' || key === 'a') && view?.suggestion) { accept(activeGroup, view.suggestion); e.preventDefault(); return; }
-      if (key === 'x' && view?.suggestion?.labels[0]) { reject(activeGroup, view.suggestion.labels[0]); return; }
+  // The schema editor and the progress report own the keyboard while open (only Esc reaches the view); the help
+  // overlay does not, so the keys it lists can be tried with it open.
+  const modal = panel === 'schema' || panel === 'stats';
+  const unlessModal = (run: KeyHandler): KeyHandler => (hit) => (modal ? false : run(hit));
+  const activeView = item && activeGroup ? item.groups.find((g) => g.key === activeGroup.key) : undefined;
+  const shortcuts = useMemo(() => levelGroups.flatMap((g) => g.labels.flatMap((l) => (l.shortcut ? [l.shortcut] : []))), [levelGroups]);
+  useKeymap('labelling', {
+    'labelling.accept': unlessModal(() => {
+      if (!activeGroup || !activeView?.suggestion) return false;
+      accept(activeGroup, activeView.suggestion);
+    }),
+    'labelling.reject': unlessModal(() => {
+      const label = activeView?.suggestion?.labels[0];
+      if (!activeGroup || !label) return false;
+      reject(activeGroup, label);
+    }),
+    'labelling.next': unlessModal(next),
+    'labelling.previous': unlessModal(previous),
+    'labelling.undo': unlessModal(() => undoRedo('labels.undo')),
+    'labelling.redo': unlessModal(() => undoRedo('labels.redo')),
+    'labelling.flag': unlessModal(flag),
+    'labelling.note': unlessModal(() => noteRef.current?.focus()),
+    'labelling.reveal': unlessModal(() => { setReveal(true); loadItem(current, true); }),
+    'labelling.next-group': unlessModal(() => setActiveIndex((i) => (i + 1) % Math.max(1, levelGroups.length))),
+    'labelling.history': unlessModal(() => setShowHistory((v) => !v)),
+    'labelling.help': unlessModal(() => setPanel((p) => (p === 'help' ? 'none' : 'help'))),
+    'labelling.close': ({ typing }) => (typing ? leaveField(document.activeElement) : setPanel('none')),
+    'labelling.set-label': unlessModal(({ key }) => {
+      if (!item) return false;
       for (const g of levelGroups) {
         const l = g.labels.find((x) => x.shortcut === key);
         if (!l) continue;
-        const v = item.groups.find((x) => x.key === g.key);
-        const chosen = v?.labels ?? [];
+        const chosen = item.groups.find((x) => x.key === g.key)?.labels ?? [];
         setLabels(g, g.kind === 'single' ? [l.key] : chosen.includes(l.key) ? chosen.filter((k) => k !== l.key) : [...chosen, l.key]);
         return;
       }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  });
+      return false;
+    }),
+  }, { dynamic: { 'labelling.set-label': shortcuts } });
 
   const gStatus = status?.groups.find((g) => g.key === groupKey);
   // Keyed by the item, not the view object: an accepted label returns a new view of the same item, and the viewer
@@ -298,7 +257,7 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
         </>}
         <button onClick={() => setPanel('stats')} data-testid="open-stats">Progress</button>
         <button onClick={() => setPanel('schema')} data-testid="open-schema">Schema…</button>
-        <button onClick={() => setPanel('help')} title="Keyboard shortcuts (?)" data-testid="open-help">?</button>
+        <button onClick={() => setPanel('help')} title={`Keyboard shortcuts (${keyHint('labelling.help')})`} data-testid="open-help">?</button>
       </div>
       {error && <div className="banner error" data-testid="label-error">{error}</div>}
       {status?.message && <div className="banner" data-testid="label-message">{status.message}</div>}
@@ -309,7 +268,7 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
             {current && <li className="current" data-testid="queue-item" data-item-id={current.itemId}><div>{current.title}</div><div className="reason" data-testid="queue-reason">{current.reason}</div></li>}
             {upcoming.slice(0, 30).map((q) => (
               <li key={`${q.level}:${q.itemId}`} data-testid="queue-item" data-item-id={q.itemId}
-                onClick={() => { setCurrent((cur) => { if (cur) setBack((b) => [...b, cur]); return q; }); setUpcoming((u) => u.filter((x) => x !== q)); }}>
+                onClick={() => cursor.jump(q)}>
                 <div>{q.title}</div><div className="reason">{q.reason}</div>
               </li>
             ))}
@@ -317,7 +276,7 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
           {!current && <div className="empty">Nothing in this queue. Try another queue, or define labels in the schema.</div>}
         </aside>
         {item && images.length > 0
-          ? <StackViewer key={`${item.level}:${item.itemId}`} images={images} modality="" onInstance={onInstance} presetKeys={false} />
+          ? <StackViewer key={`${item.level}:${item.itemId}`} images={images} modality="" onInstance={onInstance} />
           : <div className="empty">{item ? 'This item has no images to show.' : ''}</div>}
         <aside className="label-panel" data-testid="label-panel" data-item-id={item?.itemId ?? ''}>
           {item && <>
@@ -332,12 +291,12 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
                 onSet={(labels) => setLabels(g, labels)} onAccept={(s) => accept(g, s)} onReject={(l) => reject(g, l)} /> : null;
             })}
             <div className="row">
-              <button onClick={flag} aria-pressed={item.flagged} data-testid="flag" className={item.flagged ? 'flagged' : ''}>{item.flagged ? '⚑ Flagged' : 'Flag for second opinion'} (f)</button>
-              <button onClick={() => undoRedo('labels.undo')} data-testid="undo" title="Undo (z or Ctrl+Z)">Undo</button>
-              <button onClick={() => undoRedo('labels.redo')} title="Redo (y or Ctrl+Shift+Z)">Redo</button>
-              <button onClick={() => setShowHistory((v) => !v)} aria-pressed={showHistory} data-testid="toggle-history">History (h)</button>
+              <button onClick={flag} aria-pressed={item.flagged} data-testid="flag" className={item.flagged ? 'flagged' : ''}>{item.flagged ? '⚑ Flagged' : 'Flag for second opinion'} ({keyHint('labelling.flag')})</button>
+              <button onClick={() => undoRedo('labels.undo')} data-testid="undo" title={`Undo (${keyHint('labelling.undo')})`}>Undo</button>
+              <button onClick={() => undoRedo('labels.redo')} title={`Redo (${keyHint('labelling.redo')})`}>Redo</button>
+              <button onClick={() => setShowHistory((v) => !v)} aria-pressed={showHistory} data-testid="toggle-history">History ({keyHint('labelling.history')})</button>
             </div>
-            <textarea ref={noteRef} value={note} placeholder="Note (e to write, Esc to leave)" onChange={(e) => setNote(e.target.value)} onBlur={saveNote} data-testid="note" rows={2} />
+            <textarea ref={noteRef} value={note} placeholder={`Note (${keyHint('labelling.note')} to write, ${keyHint('labelling.close')} to leave)`} onChange={(e) => setNote(e.target.value)} onBlur={saveNote} data-testid="note" rows={2} />
             <div className="saved" data-testid="saved">{saved}{reveal && ' · suggestion revealed'}</div>
             {showHistory && <HistoryPanel studyId={item.studyId} refresh={saved} schema={schema} />}
           </>}
@@ -345,7 +304,7 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
       </div>
       {panel === 'help' && <HelpOverlay schema={schema} onClose={() => setPanel('none')} />}
       {panel === 'stats' && <StatsPanel onClose={() => setPanel('none')} />}
-      {panel === 'schema' && schema && <SchemaEditor schema={schema} onClose={() => setPanel('none')} onSaved={() => { loadSchema(); fetchQueue(false); }} />}
+      {panel === 'schema' && schema && <SchemaEditor schema={schema} onClose={() => setPanel('none')} onSaved={() => { loadSchema(); cursor.reload(); }} />}
     </section>
   );
 }

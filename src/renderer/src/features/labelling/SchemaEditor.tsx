@@ -2,10 +2,10 @@
 // name, zero-shot prompt, shortcut, parent for a hierarchy). Main validates on save and names the field at fault;
 // the schema also imports from and exports to JSON.
 import { useRef, useState } from 'react';
-import type { LabelSchema } from '../../../shared/contract.ts';
-import { LEVELS } from '../../../shared/label-schema.ts';
-import type { LabelDef, LabelGroup } from '../../../shared/label-schema.ts';
-import { api } from '../api/client.ts';
+import type { LabelSchema } from '../../../../shared/contract.ts';
+import { LEVELS } from '../../../../shared/label-schema.ts';
+import type { LabelDef, LabelGroup } from '../../../../shared/label-schema.ts';
+import { api } from '../../api/client.ts';
 
 const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'label';
 

@@ -1,9 +1,11 @@
 // Panels of the labelling view: the per-study history (the audit trail), progress and quality (counts per label
 // and status, agreement with suggestions, the learning curve), and the keyboard help.
 import { useEffect, useState } from 'react';
-import type { LabelEvent, LabelSchema, LabelStats } from '../../../shared/contract.ts';
-import { RESERVED_KEYS } from '../../../shared/label-schema.ts';
-import { api } from '../api/client.ts';
+import type { LabelEvent, LabelSchema, LabelStats } from '../../../../shared/contract.ts';
+import { keyHint } from '../../../../shared/keymap.ts';
+import { RESERVED_KEYS } from '../../../../shared/label-schema.ts';
+import { api } from '../../api/client.ts';
+import { KeyHelp } from '../../keyboard/KeyHelp.tsx';
 
 function describe(e: LabelEvent, schema: LabelSchema | null): string {
   const g = schema?.groups.find((x) => x.key === e.group);
@@ -93,32 +95,29 @@ export function StatsPanel({ onClose }: { onClose: () => void }) {
             <Curve points={g.curve} />
           </section>
         ))}
-        <div className="row end"><button onClick={onClose}>Close (Esc)</button></div>
+        <div className="row end"><button onClick={onClose}>Close ({keyHint('labelling.close')})</button></div>
       </div>
     </div>
   );
 }
 
+/** The keys of what is on screen in the labelling view, from the keymap, then the schema's label shortcuts. */
 export function HelpOverlay({ schema, onClose }: { schema: LabelSchema | null; onClose: () => void }) {
-  const keys: [string, string][] = [
-    ['Enter or a', 'accept the suggestion of the active group'], ['x', 'reject the suggestion (the next best is shown)'],
-    ['n or →', 'next item'], ['p or ←', 'previous item'], ['z / Ctrl+Z', 'undo your last change'], ['y / Ctrl+Shift+Z', 'redo'],
-    ['f', 'flag for a second opinion'], ['e', 'write a note (Esc leaves it; it is saved)'], ['b', 'reveal a hidden suggestion (blinded read)'],
-    ['Tab', 'next label group at this level'], ['h', 'history of this study'], ['j / k, wheel', 'scroll slices'], ['i, r', 'invert, reset the view'], ['?', 'this help'],
-  ];
   return (
     <div className="modal-backdrop" onClick={onClose}>
-      <div className="modal" onClick={(e) => e.stopPropagation()} data-testid="help">
+      <div className="modal help" onClick={(e) => e.stopPropagation()} data-testid="help">
         <h2>Keyboard</h2>
-        <table className="keys"><tbody>{keys.map(([k, d]) => <tr key={k}><td><kbd>{k}</kbd></td><td>{d}</td></tr>)}</tbody></table>
-        {schema?.groups.map((g) => (
-          <div key={g.key}>
-            <h3>{g.name}</h3>
-            <table className="keys"><tbody>{g.labels.filter((l) => l.shortcut).map((l) => <tr key={l.key}><td><kbd>{l.shortcut}</kbd></td><td>{l.name}</td></tr>)}</tbody></table>
-          </div>
-        ))}
+        <div className="help-columns">
+          <KeyHelp contexts={['labelling', 'viewer']} />
+          {schema?.groups.map((g) => (
+            <section key={g.key}>
+              <h3>{g.name} <span className="dim">({g.level} labels)</span></h3>
+              <table className="keys"><tbody>{g.labels.filter((l) => l.shortcut).map((l) => <tr key={l.key}><td><kbd>{l.shortcut}</kbd></td><td>{l.name}</td></tr>)}</tbody></table>
+            </section>
+          ))}
+        </div>
         <div className="dim">Keys reserved by the labelling view: {RESERVED_KEYS.join(' ')}</div>
-        <div className="row end"><button onClick={onClose}>Close (Esc)</button></div>
+        <div className="row end"><button onClick={onClose}>Close ({keyHint('labelling.close')})</button></div>
       </div>
     </div>
   );

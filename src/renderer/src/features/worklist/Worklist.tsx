@@ -1,6 +1,8 @@
+// The worklist: every study of the project, searchable, filterable and sortable, moved through from the keyboard.
 import { useEffect, useState } from 'react';
-import type { StudyRow, WorklistQuery } from '../../../shared/contract.ts';
-import { api } from '../api/client.ts';
+import type { StudyRow, WorklistQuery } from '../../../../shared/contract.ts';
+import { api } from '../../api/client.ts';
+import { useKeymapProps } from '../../keyboard/use-keymap.ts';
 
 type Sort = NonNullable<WorklistQuery['sort']>;
 const COLUMNS: { key: Sort; label: string }[] = [
@@ -42,15 +44,19 @@ export function Worklist({ onOpen, version }: { onOpen: (studyId: number) => voi
     if (key === sort) setDirection(direction === 'asc' ? 'desc' : 'asc');
     else { setSort(key); setDirection(key === 'studyDate' ? 'desc' : 'asc'); }
   };
-  const onKey = (e: React.KeyboardEvent): void => {
-    if (!data) return;
-    if (e.key === 'ArrowDown') { setCursor((c) => Math.min(data.rows.length - 1, c + 1)); e.preventDefault(); }
-    if (e.key === 'ArrowUp') { setCursor((c) => Math.max(0, c - 1)); e.preventDefault(); }
-    if (e.key === 'Enter' && data.rows[cursor]) onOpen(data.rows[cursor].id);
-  };
+  // Scoped to the worklist (not the window), and working from its search box: type, ↓, Enter.
+  const keys = useKeymapProps('worklist', {
+    'worklist.down': () => (data ? setCursor((c) => Math.min(data.rows.length - 1, c + 1)) : false),
+    'worklist.up': () => (data ? setCursor((c) => Math.max(0, c - 1)) : false),
+    'worklist.open': () => {
+      const row = data?.rows[cursor];
+      if (!row) return false;
+      onOpen(row.id);
+    },
+  });
 
   return (
-    <section className="worklist" onKeyDown={onKey}>
+    <section className="worklist" {...keys}>
       <div className="filters">
         <input type="search" placeholder="Search name, ID, accession, description" value={search} onChange={(e) => setSearch(e.target.value)} data-testid="worklist-search" autoFocus />
         <select value={modality} onChange={(e) => setModality(e.target.value)} data-testid="worklist-modality" aria-label="Modality">
