@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { LightboxError, calls, formatIssues, parseCall } from '../shared/contract.ts';
-import type { ApiError, CallName, CallParsed, CallResponse, CallResult, EventName, EventPayload, Handler, Handlers } from '../shared/contract.ts';
+import type { ApiError, AreaHandlers, CallName, CallParsed, CallResponse, CallResult, EventName, EventPayload, Handler, Handlers } from '../shared/contract.ts';
 import { inflateDataSet } from './dicom/dicom-writer.ts';
 import { dicomHandlers } from './dicom/handlers.ts';
 import { TS } from './dicom/header.ts';
@@ -35,6 +35,10 @@ export function toApiError(e: unknown): ApiError {
  */
 const checkResults = process.env.LIGHTBOX_CHECK_RESULTS === '1';
 
+const singleProject: AreaHandlers<'workspace'> = {
+  'workspace.open': () => { throw new LightboxError('bad-request', 'workspace.open: this Lightbox serves one project; open another with a host (lightbox serve, the desktop app)'); },
+};
+
 export class Lightbox {
   readonly store: ProjectStore;
   readonly imports: ImportService;
@@ -44,7 +48,7 @@ export class Lightbox {
   private readonly handlers: Handlers;
   private readonly listeners = new Set<EventListener>();
 
-  private constructor(store: ProjectStore) {
+  private constructor(store: ProjectStore, workspace: AreaHandlers<'workspace'>) {
     this.store = store;
     this.imports = new ImportService(
       store,
@@ -65,13 +69,15 @@ export class Lightbox {
       ...embedHandlers(this.embeddings),
       ...labelHandlers(this.labels),
       ...exportHandlers(this.exports, this.labels),
+      ...workspace,
     };
   }
 
-  static open(projectDir: string, opts: { create?: boolean } = {}): Lightbox {
+  /** `handlers`: the workspace calls of the host serving this project (see Workstation); without one, none. */
+  static open(projectDir: string, opts: { create?: boolean; handlers?: AreaHandlers<'workspace'> } = {}): Lightbox {
     const store = ProjectStore.open(projectDir, opts);
     rememberProject(store.dir, store.name());
-    return new Lightbox(store);
+    return new Lightbox(store, opts.handlers ?? singleProject);
   }
 
   on(listener: EventListener): () => void {

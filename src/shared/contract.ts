@@ -388,6 +388,14 @@ export type WorklistQuery = z.input<typeof WorklistQuery>;
 export const calls = {
   'project.info': { input: Empty, result: ProjectInfo },
   'project.recent': { input: Empty, result: z.array(RecentProject) },
+  /**
+   * Closes the open project and opens another (`create`: a new one in an empty or new folder). Every window of
+   * this host then shows it (event project.changed, reason "switched").
+   */
+  'workspace.open': {
+    input: z.object({ dir: z.string().min(1).max(4096), create: z.boolean().default(false) }).strict(),
+    result: ProjectInfo,
+  },
   /** Lists the subfolders of an absolute folder (empty: the home folder); files are never listed. */
   'folders.list': {
     input: z.object({ path: z.string().max(4096).default(''), hidden: z.boolean().default(false) }).strict(),
@@ -528,6 +536,7 @@ export const PATH_INPUTS: { readonly [N in CallName]?: readonly string[] } = {
   'labels.import': ['path'],
   'embed.start': ['model'],
   'folders.list': ['path'],
+  'workspace.open': ['dir'],
 };
 /** What a caller may send (defaults optional). */
 export type CallInput<N extends CallName> = z.input<(typeof calls)[N]['input']>;

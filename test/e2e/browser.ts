@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
-import type { Lightbox } from '../../src/main/app.ts';
+import type { HostedApp } from '../../src/main/workstation.ts';
 import { startHttpHost } from '../../src/main/hosts/http-host.ts';
 import type { HttpHost } from '../../src/main/hosts/http-host.ts';
 
@@ -14,7 +14,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export interface Session { host: HttpHost; browser: Browser; page: Page }
 
 /** Serves the renderer build for `app` and opens a 1280×800 page in headless Chromium. */
-export async function openSession(app: Lightbox): Promise<Session> {
+export async function openSession(app: HostedApp): Promise<Session> {
   if (!fs.existsSync(path.join(ROOT, 'out/renderer/index.html'))) throw new Error('e2e needs the renderer build: run "npm run build" first (npm test does)');
   fs.mkdirSync(OUT, { recursive: true });
   const host = await startHttpHost(app, { staticDir: path.join(ROOT, 'out/renderer') });

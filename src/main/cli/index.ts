@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { LightboxError, calls, formatIssues } from '../../shared/contract.ts';
 import type { CallName, CallParsed, ExportSummary, ImportSummary, JobProgress } from '../../shared/contract.ts';
 import { Lightbox } from '../app.ts';
+import { Workstation } from '../workstation.ts';
 import { defaultDemoProject, ensureDemoProject } from '../demo/demo-project.ts';
 import { importFolder } from '../dicom/import-service.ts';
 import { startHttpHost } from '../hosts/http-host.ts';
@@ -288,13 +289,13 @@ async function runImportLabels(args: Args, target: string | undefined, json: boo
 }
 
 async function serve(projectDir: string, port: number): Promise<void> {
-  const app = Lightbox.open(projectDir);
+  const app = Workstation.open(projectDir, { create: true });
   const staticDir = path.join(repoRoot, 'out', 'renderer');
   if (!fs.existsSync(path.join(staticDir, 'index.html'))) {
     process.stderr.write(`note: no renderer build in ${staticDir}; run "npm run build" for the UI (the API works without it)\n`);
   }
   const host = await startHttpHost(app, { port, staticDir });
-  console.log(`Lightbox is serving ${app.store.dir}`);
+  console.log(`Lightbox is serving ${app.app.store.dir}`);
   console.log(`Open in a Chromium-based browser: ${host.startUrl}`);
   console.log(`API token: ${host.token}`);
   const stop = async (): Promise<void> => {

@@ -7,7 +7,9 @@ import { Readable } from 'node:stream';
 import { BrowserWindow, app, dialog, ipcMain, net, protocol, session, shell } from 'electron';
 import type { OpenDialogOptions } from 'electron';
 import { channels } from '../../shared/contract.ts';
-import { Lightbox, toApiError } from '../app.ts';
+import { toApiError } from '../app.ts';
+import { recentProjects } from '../project/recent-projects.ts';
+import { Workstation } from '../workstation.ts';
 import { defaultDemoProject, ensureDemoProject } from '../demo/demo-project.ts';
 import { APP_HOST, ELECTRON_CSP, INSTANCE_HOST, PathGrants, isAppUrl, mayOpenExternal } from './policy.ts';
 import { RENDERER_ORIGIN, isTrustedSender, windowOptions } from './window.ts';
@@ -16,11 +18,13 @@ protocol.registerSchemesAsPrivileged([
   { scheme: channels.imageScheme, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true, stream: true } },
 ]);
 
-async function openProject(): Promise<Lightbox> {
-  const arg = process.argv.find((a) => a.startsWith('--project='));
-  const dir = arg ? path.resolve(arg.slice('--project='.length)) : defaultDemoProject();
+async function openProject(): Promise<Workstation> {
+  // `npm start -- --project <dir>` passes "--project <dir>"; "--project=<dir>" works too.
+  const at = process.argv.indexOf('--project');
+  const arg = at >= 0 ? process.argv[at + 1] : process.argv.find((a) => a.startsWith('--project='))?.slice('--project='.length);
+  const dir = arg ? path.resolve(arg) : defaultDemoProject();
   if (!arg && !fs.existsSync(path.join(dir, 'lightbox.db'))) await ensureDemoProject(dir);
-  return Lightbox.open(dir, { create: true });
+  return Workstation.open(dir, { create: true });
 }
 
 async function main(): Promise<void> {
@@ -29,7 +33,9 @@ async function main(): Promise<void> {
   const rendererDir = path.join(__dirname, '../renderer');
   // The project the user opened is theirs to read and export into; other paths need a native dialog first.
   const grants = new PathGrants();
-  grants.grantFolder(lightbox.store.dir);
+  grants.grantFolder(lightbox.app.store.dir);
+  // Projects opened before were chosen then; the recent list is main's own file.
+  for (const r of recentProjects()) grants.grantFolder(r.dir);
 
   // No web permission (camera, notifications, geolocation, …) is ever needed: deny every request and check.
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));

@@ -9,7 +9,7 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { channels } from '../../shared/contract.ts';
 import type { ApiError } from '../../shared/contract.ts';
-import type { Lightbox } from '../app.ts';
+import type { HostedApp } from '../workstation.ts';
 import { toApiError } from '../app.ts';
 
 export interface HttpHostOptions {
@@ -80,7 +80,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
-export async function startHttpHost(app: Lightbox, opts: HttpHostOptions = {}): Promise<HttpHost> {
+export async function startHttpHost(app: HostedApp, opts: HttpHostOptions = {}): Promise<HttpHost> {
   const token = opts.token ?? crypto.randomBytes(24).toString('base64url');
   const staticDir = opts.staticDir ? path.resolve(opts.staticDir) : undefined;
   let port = opts.port ?? 0;

@@ -12,6 +12,11 @@ function recentFile(): string {
   return path.join(lightboxHome(), 'recent.json');
 }
 
+/** The recent projects whose folder still holds a project. */
+export function existingRecentProjects(): RecentProject[] {
+  return recentProjects().filter((r) => fs.existsSync(path.join(r.dir, 'lightbox.db')));
+}
+
 export function recentProjects(): RecentProject[] {
   try {
     const list: unknown = JSON.parse(fs.readFileSync(recentFile(), 'utf8'));

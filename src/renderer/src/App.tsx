@@ -5,6 +5,7 @@ import { EmbedBar } from './features/embed/EmbedBar.tsx';
 import { ExportDialog } from './features/export/ExportDialog.tsx';
 import { ImportPanel } from './features/import/ImportPanel.tsx';
 import { LabelView } from './features/labelling/LabelView.tsx';
+import { ProjectsDialog } from './features/projects/ProjectsDialog.tsx';
 import { StudyView } from './features/viewer/StudyView.tsx';
 import { Worklist } from './features/worklist/Worklist.tsx';
 
@@ -15,6 +16,7 @@ export function App() {
   const [labelling, setLabelling] = useState(false);
   const [showImport, setShowImport] = useState(false);
   const [showExport, setShowExport] = useState(false);
+  const [showProjects, setShowProjects] = useState(false);
   const [version, setVersion] = useState(0);
 
   const refresh = useCallback(() => {
@@ -22,7 +24,8 @@ export function App() {
     setVersion((v) => v + 1);
   }, []);
   useEffect(refresh, [refresh]);
-  useEffect(() => api.on('project.changed', refresh), [refresh]);
+  // Another project now behind this host: start over on it (every view's state belonged to the old one).
+  useEffect(() => api.on('project.changed', (p) => { if (p.reason === 'switched') { location.hash = ''; location.reload(); } else refresh(); }), [refresh]);
 
   return (
     <div className="app">
@@ -40,6 +43,7 @@ export function App() {
           {labelling ? 'Worklist' : 'Label'}
         </button>
         <span className="host" title="How this window talks to Lightbox">{api.host === 'electron' ? 'desktop' : 'browser host'}</span>
+        <button onClick={() => setShowProjects(true)} data-testid="open-projects" title="Open, create or switch projects">Projects…</button>
         <button onClick={() => setShowImport(true)} data-testid="open-import">Import folder…</button>
         <button onClick={() => setShowExport(true)} data-testid="open-export" title="Export the curated labels (CSV, JSONL, DICOM SR) with a manifest">Export…</button>
       </header>
@@ -57,6 +61,7 @@ export function App() {
             ? <LabelView onOpenStudy={setStudyId} />
             : <Worklist version={version} onOpen={setStudyId} />}
       </main>
+      {showProjects && <ProjectsDialog info={info} onClose={() => setShowProjects(false)} />}
       {showExport && <ExportDialog onClose={() => setShowExport(false)} />}
       {showImport && <ImportPanel onClose={() => { setShowImport(false); refresh(); }} />}
       <footer className="footer">For research use only. Not a medical device; not for diagnosis.</footer>
