@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lightbox } from '../../src/main/app.ts';
 import type { DemoTruth } from '../../src/main/demo/demo-data.ts';
-import { uncertainQueue } from '../../src/main/labels/suggest-math.ts';
+import { uncertainQueue } from '../../src/main/labels/suggest-queues.ts';
 import type { CallName, CallResult, ItemView, LabelSchema } from '../../src/shared/contract.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
 import { openDemoProject, tempDir } from '../helpers.ts';

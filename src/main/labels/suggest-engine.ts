@@ -4,11 +4,13 @@
 // cross-validation shows it beats zero-shot — with its probabilities for every item and the queues built on them.
 // It runs in suggest-worker.ts (off the thread that answers the UI); tests drive it directly.
 import fs from 'node:fs';
-import type { Adapter, LabelledSet, Mode, Rows } from './suggest-math.ts';
-import {
-  accuracy, adapterOutOfFold, applyZeroShot, calibrateZeroShot, columnStats, confidentQueue, knnPredict, labelErrors,
-  predictAdapter, trainAdapter, uncertainQueue, zeroShotLogits,
-} from './suggest-math.ts';
+import { knnPredict } from './knn.ts';
+import type { Adapter } from './logistic-adapter.ts';
+import { adapterOutOfFold, predictAdapter, trainAdapter } from './logistic-adapter.ts';
+import type { LabelledSet, Mode, Rows } from './suggest-math.ts';
+import { accuracy, columnStats } from './suggest-math.ts';
+import { confidentQueue, labelErrors, uncertainQueue } from './suggest-queues.ts';
+import { applyZeroShot, calibrateZeroShot, zeroShotLogits } from './zero-shot.ts';
 
 export type SuggestionSource = 'zero-shot' | 'knn' | 'adapter';
 /** Fewer labels than this and the adapter does not compete (its cross-validation would be noise). */
