@@ -15,6 +15,7 @@ import type { ProjectStore } from '../project/project-store.ts';
 import { LabelRepository } from '../project/label-repo.ts';
 import type { EventRow, Field, LevelIndex, NewEvent } from '../project/label-repo.ts';
 import type { GroupJob, GroupResult } from './suggest-engine.ts';
+import type { SuggestProtocol } from './suggest-protocol.ts';
 
 /** One label to import: the item (by UID), the group and its labels, with where it came from. */
 export interface ImportEntry {
@@ -55,7 +56,7 @@ export class LabelService {
   private readonly home: string;
   private readonly onChange: (version: number, reason: string) => void;
   private model: ModelIndex | null = null;
-  private rpc: WorkerRpc | null = null;
+  private rpc: WorkerRpc<SuggestProtocol> | null = null;
   /** The latest published suggestions, per group key. */
   private snapshots = new Map<string, GroupResult>();
   private version = 0;
@@ -194,10 +195,9 @@ export class LabelService {
       const li = this.repo.levelIndex(level, row.id);
       idx.set(level, { ...li, pos: new Map(li.uids.map((u, i) => [u, i])) });
     }
-    this.rpc ??= new WorkerRpc(workerUrl('suggest-worker', import.meta.url), 'suggest');
-    await this.rpc.request({
-      op: 'init',
-      init: { vectorsPath: path.join(row.storeDir, 'vectors.npy'), dim: row.dim, levels: Object.fromEntries([...idx].map(([l, v]) => [l, { offsets: v.offsets, rows: v.rows }])) },
+    this.rpc ??= new WorkerRpc<SuggestProtocol>(workerUrl('suggest-worker', import.meta.url), 'suggest');
+    await this.rpc.request('init', {
+      vectorsPath: path.join(row.storeDir, 'vectors.npy'), dim: row.dim, levels: Object.fromEntries([...idx].map(([l, v]) => [l, { offsets: v.offsets, rows: v.rows }])),
     });
     this.snapshots.clear();
     this.model = { modelPk: row.id, sha256: row.sha256, name: row.name, pkg: pkg && pkg.sha256 === row.sha256 ? pkg : null, embedded, levels: idx };
@@ -255,7 +255,7 @@ export class LabelService {
         this.snapshots.clear();
       } else {
         const jobs = schema.groups.map((g) => this.jobFor(g, model));
-        const results = await this.rpc!.request<GroupResult[]>({ op: 'refresh', jobs, validate });
+        const results = await this.rpc!.request('refresh', { jobs, validate });
         const next = new Map<string, GroupResult>();
         results.forEach((r) => {
           next.set(r.key, r);
