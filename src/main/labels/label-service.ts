@@ -197,7 +197,7 @@ export class LabelService {
     }
     this.rpc ??= new WorkerRpc<SuggestProtocol>(workerUrl('suggest-worker', import.meta.url), 'suggest');
     await this.rpc.request('init', {
-      vectorsPath: path.join(row.storeDir, 'vectors.npy'), dim: row.dim, levels: Object.fromEntries([...idx].map(([l, v]) => [l, { offsets: v.offsets, rows: v.rows }])),
+      storeDir: row.storeDir, dim: row.dim, levels: Object.fromEntries([...idx].map(([l, v]) => [l, { offsets: v.offsets, rows: v.rows }])),
     });
     this.snapshots.clear();
     this.model = { modelPk: row.id, sha256: row.sha256, name: row.name, pkg: pkg && pkg.sha256 === row.sha256 ? pkg : null, embedded, levels: idx };
