@@ -251,7 +251,7 @@ describe('lightbox labels --json', () => {
     const out = JSON.parse(cli('labels', '--project', project, '--json')) as { events: number; groups: { key: string; labelled: number; source: string; labels: { label: string; manual: number; accepted: number; suggested: number }[] }[] };
     const g = out.groups.find((x) => x.key === 'finding')!;
     expect(out.events).toBe(app.labels.repo.eventCount());
-    expect(g.labelled).toBe(app.labels.stats().groups[0]!.labelled);
+    expect(g.labelled).toBe(app.labels.statistics.stats().groups[0]!.labelled);
     const normal = g.labels.find((l) => l.label === 'normal')!;
     expect(normal.manual + normal.accepted).toBeGreaterThan(0);
     expect(g.labels.reduce((s, l) => s + l.suggested, 0)).toBeGreaterThan(0);
