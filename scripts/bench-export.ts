@@ -41,7 +41,7 @@ for (let from = 0; from < ITEMS; from += 5000) {
   }
   app.store.writeBatch(batch);
 }
-app.labels.setSchema(DEMO_SCHEMA);
+app.labels.setSchema({ schema: DEMO_SCHEMA });
 const CLASSES = ['normal', 'cardiomegaly', 'effusion', 'nodule'];
 const uids = app.store.db.prepare('SELECT study_uid FROM studies ORDER BY id').pluck().all() as string[];
 const sha = 'c'.repeat(64);

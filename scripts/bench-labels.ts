@@ -85,7 +85,7 @@ async function latency(): Promise<{ median: number; p95: number; ackMedian: numb
   }
   log(`indexed and embedded ${ITEMS} synthetic images in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const truthOf = new Map(ids.map(([id], i) => [id, CLASSES[truth[i]!]!]));
-  app.labels.setSchema({ format: LABEL_SCHEMA_FORMAT, groups: [{ key: 'finding', name: 'Finding', kind: 'single', level: 'image', description: '', labels: CLASSES.map((c, i) => ({ key: c, name: c, prompt: '', shortcut: String(i + 1) })) }] });
+  app.labels.setSchema({ schema: { format: LABEL_SCHEMA_FORMAT, groups: [{ key: 'finding', name: 'Finding', kind: 'single', level: 'image', description: '', labels: CLASSES.map((c, i) => ({ key: c, name: c, prompt: '', shortcut: String(i + 1) })) }] } });
   // Seed labels (spread over the set), then let the first validation run.
   for (let i = 0; i < SEED_LABELS; i++) {
     const [id] = ids[Math.floor((i * ids.length) / SEED_LABELS)]!;
@@ -93,7 +93,7 @@ async function latency(): Promise<{ median: number; p95: number; ackMedian: numb
   }
   let tv = performance.now();
   await app.labels.whenIdle();
-  log(`seeded ${SEED_LABELS} labels; first refresh with validation ${(performance.now() - tv).toFixed(0)} ms; source ${app.labels.status().groups[0]!.source}`);
+  log(`seeded ${SEED_LABELS} labels; first refresh with validation ${(performance.now() - tv).toFixed(0)} ms; source ${app.labels.suggestions.status().groups[0]!.source}`);
   const fresh: number[] = [];
   const ack: number[] = [];
   const validate: number[] = [];
@@ -111,7 +111,7 @@ async function latency(): Promise<{ median: number; p95: number; ackMedian: numb
     await app.labels.whenIdle();
     validate.push(performance.now() - tv);
   }
-  const s = app.labels.status().groups[0]!;
+  const s = app.labels.suggestions.status().groups[0]!;
   log(`after ${s.labelled} labels: source ${s.source}, adapter CV accuracy ${s.accuracies.adapter?.toFixed(3)}`);
   log(`accept → refreshed suggestions + queue: median ${quantile(fresh, 0.5).toFixed(0)} ms, p95 ${quantile(fresh, 0.95).toFixed(0)} ms (ack alone median ${quantile(ack, 0.5).toFixed(1)} ms)`);
   await app.close();
@@ -128,7 +128,7 @@ async function efficiency(strategy: 'one-by-one' | 'page-review'): Promise<Check
   const app = Lightbox.open(dir, { create: true });
   await importFolder(app.store, dataDir);
   await (await app.embeddings.start({ provider: 'cpu' })).done;
-  app.labels.setSchema(DEMO_SCHEMA);
+  app.labels.setSchema({ schema: DEMO_SCHEMA });
   await app.labels.whenIdle();
   const classOf = new Map((app.store.db.prepare('SELECT st.id, i.sop_uid FROM studies st JOIN series s ON s.study_pk = st.id JOIN instances i ON i.series_pk = s.id').raw().all() as [number, string][])
     .map(([id, sop]) => [id, truth.instances[sop]!.class]));
@@ -164,7 +164,7 @@ async function efficiency(strategy: 'one-by-one' | 'page-review'): Promise<Check
     }
   }
   await app.labels.whenIdle();
-  const s = app.labels.status().groups.find((g) => g.key === 'finding')!;
+  const s = app.labels.suggestions.status().groups.find((g) => g.key === 'finding')!;
   log(`${strategy}: ${out.map((c) => `${Math.round(c.fraction * 100)} %: ${c.actionsPerCorrectLabel} actions/label (suggestions right ${Math.round(c.suggestionAccuracy * 100)} %)`).join('; ')}; final source ${s.source}`);
   await app.close();
   return out;

@@ -23,10 +23,10 @@ let labelled = 0;
 beforeAll(async () => {
   let truth: DemoTruth;
   ({ app, truth } = await openDemoProject({ count: 40, ctSeries: 0 }));
-  app.labels.setSchema(DEMO_SCHEMA);
+  app.labels.setSchema({ schema: DEMO_SCHEMA });
   const rows = app.store.db.prepare('SELECT st.id, min(i.sop_uid) FROM studies st JOIN series s ON s.study_pk = st.id JOIN instances i ON i.series_pk = s.id GROUP BY st.id').raw().all() as [number, string][];
   for (const [id, sop] of rows) {
-    app.labels.set('study', id, 'finding', [truth.instances[sop]!.class]);
+    app.labels.actions.set({ level: 'study', itemId: id, group: 'finding', labels: [truth.instances[sop]!.class], revealed: true });
     labelled++;
   }
   ({ host, browser, page } = await openSession(app));

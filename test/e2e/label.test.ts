@@ -22,7 +22,7 @@ let page: Page;
 beforeAll(async () => {
   ({ app } = await openDemoProject({ count: 80, ctSeries: 0 }));
   await (await app.embeddings.start({ provider: 'cpu' })).done;
-  app.labels.setSchema(DEMO_SCHEMA);
+  app.labels.setSchema({ schema: DEMO_SCHEMA });
   await app.labels.whenIdle();
   ({ host, browser, page } = await openSession(app));
 });
@@ -55,7 +55,7 @@ describe('labelling from the keyboard', () => {
     await page.keyboard.press('Enter');
     const second = await nextItemAfter(first);
     expect(stateOf(first)).toEqual(expect.arrayContaining(suggested));
-    const accepted = app.labels.history(first).at(-1)!;
+    const accepted = app.labels.history({ studyId: first }).at(-1)!;
     expect(accepted).toMatchObject({ action: 'accept', source: 'suggestion', suggestionSource: 'zero-shot' });
 
     // A label's key sets it (its parent implied) and moves on; the time to the next image is recorded.

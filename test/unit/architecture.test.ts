@@ -28,6 +28,19 @@ describe('architecture rules', () => {
       }
     }
   });
+  it('an area with an index.ts is reached from other areas only through it', () => {
+    const main = path.join(SRC, 'main');
+    const areas = fs.readdirSync(main, { withFileTypes: true }).filter((d) => d.isDirectory() && fs.existsSync(path.join(main, d.name, 'index.ts'))).map((d) => d.name);
+    expect(areas).toContain('labels');
+    for (const f of files(main)) {
+      const from = path.relative(main, f).split(path.sep)[0];
+      for (const i of imports(f).filter((x) => x.startsWith('.'))) {
+        const target = path.relative(main, path.resolve(path.dirname(f), i)).split(path.sep);
+        if (target[0] === from || !areas.includes(target[0]!)) continue;
+        expect(target.slice(1).join('/'), `${f} imports ${i}; import from ${target[0]}/index.ts instead`).toBe('index.ts');
+      }
+    }
+  });
   it('main services never import electron (only src/main/electron does)', () => {
     for (const f of files(path.join(SRC, 'main')).filter((x) => !x.includes(`${path.sep}electron${path.sep}`))) {
       for (const i of imports(f)) expect(i === 'electron' || i.includes('/electron/'), `${f} imports ${i}`).toBe(false);

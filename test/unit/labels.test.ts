@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lightbox } from '../../src/main/app.ts';
 import type { DemoTruth } from '../../src/main/demo/demo-data.ts';
-import { uncertainQueue } from '../../src/main/labels/suggest-math.ts';
+import { uncertainQueue } from '../../src/main/labels/suggest-queues.ts';
 import type { CallName, CallResult, ItemView, LabelSchema } from '../../src/shared/contract.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
 import { openDemoProject, tempDir } from '../helpers.ts';
@@ -251,7 +251,7 @@ describe('lightbox labels --json', () => {
     const out = JSON.parse(cli('labels', '--project', project, '--json')) as { events: number; groups: { key: string; labelled: number; source: string; labels: { label: string; manual: number; accepted: number; suggested: number }[] }[] };
     const g = out.groups.find((x) => x.key === 'finding')!;
     expect(out.events).toBe(app.labels.repo.eventCount());
-    expect(g.labelled).toBe(app.labels.stats().groups[0]!.labelled);
+    expect(g.labelled).toBe(app.labels.statistics.stats().groups[0]!.labelled);
     const normal = g.labels.find((l) => l.label === 'normal')!;
     expect(normal.manual + normal.accepted).toBeGreaterThan(0);
     expect(g.labels.reduce((s, l) => s + l.suggested, 0)).toBeGreaterThan(0);

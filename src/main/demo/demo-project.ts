@@ -32,7 +32,7 @@ export async function ensureDemoProject(dir: string, opts: DemoProjectOptions = 
   try {
     const summary = await importFolder(app.store, dataDir, { ...(opts.onImport ? { onProgress: opts.onImport } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
     // A demo project starts with a label schema (chest radiograph findings), so labelling works out of the box.
-    if (app.labels.schema().version === 0) app.labels.setSchema(DEMO_SCHEMA);
+    if (app.labels.schema().version === 0) app.labels.setSchema({ schema: DEMO_SCHEMA });
     return summary;
   } finally {
     await app.close();

@@ -1,6 +1,6 @@
 // Export calls, and `labels.import` (which reads what an export wrote): parsed input in, the contract's result out.
 import type { AreaHandlers, Handlers } from '../../shared/contract.ts';
-import type { LabelService } from '../labels/label-service.ts';
+import type { LabelService } from '../labels/index.ts';
 import type { ExportService } from './export-service.ts';
 import { importLabels } from './import-labels.ts';
 

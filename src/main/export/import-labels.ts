@@ -6,7 +6,7 @@ import { LightboxError } from '../../shared/contract.ts';
 import type { LabelImportSummary } from '../../shared/contract.ts';
 import { LEVELS } from '../../shared/label-schema.ts';
 import type { Level } from '../../shared/label-schema.ts';
-import type { ImportEntry, LabelService } from '../labels/label-service.ts';
+import type { ImportEntry, LabelService } from '../labels/index.ts';
 import type { ExportRepository } from '../project/export-repo.ts';
 import { Pseudonymizer } from './deidentify.ts';
 import { parseSr } from './sr.ts';

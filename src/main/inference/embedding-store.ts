@@ -115,12 +115,29 @@ export class EmbeddingStore {
 
   /** Every vector, as one (count × dim) array: a single read of the file. */
   loadAll(): Float32Array {
-    const buf = fs.readFileSync(this.vectorsPath);
-    const rows = Math.min(this.rowsOnDisk, Math.floor((buf.length - HEADER_BYTES) / (this.dim * 4)));
-    // readFileSync's buffer is not pooled for large files, so a view at offset 128 is aligned.
-    const off = buf.byteOffset + HEADER_BYTES;
-    if (off % 4 === 0) return new Float32Array(buf.buffer, off, rows * this.dim);
-    return new Float32Array(buf.buffer.slice(off, off + rows * this.dim * 4));
+    return readVectors(this.vectorsPath, this.dim, this.rowsOnDisk);
+  }
+
+  /**
+   * Every vector of the store in `dir`, read without opening it for writing, for another thread (the suggestion
+   * worker): nothing is truncated, so an append in progress elsewhere is never cut short, and only the rows the
+   * header counts are read (rows being appended past it are not complete yet).
+   */
+  static readSnapshot(dir: string, dim: number): { count: number; vectors: Float32Array } {
+    const file = path.join(dir, 'vectors.npy');
+    const fd = fs.openSync(file, 'r');
+    let rows: number;
+    try {
+      const head = Buffer.alloc(HEADER_BYTES);
+      fs.readSync(fd, head, 0, HEADER_BYTES, 0);
+      const h = parseHeader(head, file);
+      if (h.dim !== dim) throw new Error(`${file}: holds ${h.dim}-d vectors, the model makes ${dim}-d; remove the folder to rebuild it`);
+      rows = h.rows;
+    } finally {
+      fs.closeSync(fd);
+    }
+    const vectors = readVectors(file, dim, rows);
+    return { count: vectors.length / dim, vectors };
   }
 
   /** Selected rows (e.g. a series' slices) without reading the whole file. */
@@ -138,6 +155,16 @@ export class EmbeddingStore {
     }
     return out;
   }
+}
+
+/** Up to `rows` complete rows of a vectors file, as one array: a single read. */
+function readVectors(file: string, dim: number, rows: number): Float32Array {
+  const buf = fs.readFileSync(file);
+  const count = Math.min(rows, Math.floor((buf.length - HEADER_BYTES) / (dim * 4)));
+  // readFileSync's buffer is not pooled for large files, so a view at offset 128 is aligned.
+  const off = buf.byteOffset + HEADER_BYTES;
+  if (off % 4 === 0) return new Float32Array(buf.buffer, off, count * dim);
+  return new Float32Array(buf.buffer.slice(off, off + count * dim * 4));
 }
 
 /** Keeps the CSV header and the first `rows` data lines. */

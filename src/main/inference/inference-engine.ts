@@ -2,7 +2,8 @@
 // preprocessing pool. Both only exchange transferred buffers with main, so a batch costs main no copying.
 import os from 'node:os';
 import type { ImageEncoderSpec, ModelPackage } from './model-package.ts';
-import type { Loaded, PrepResult, PrepTask, ProviderFallback, RunResult } from './inference-protocol.ts';
+import { LightboxError } from '../../shared/contract.ts';
+import type { InferenceProtocol, Loaded, PrepProtocol, PrepResult, PrepTask, ProviderFallback } from './inference-protocol.ts';
 import { providerOrder } from './inference-protocol.ts';
 import { imageSize, l2Normalize } from './preprocess.ts';
 import { WorkerRpc, workerUrl } from './worker-rpc.ts';
@@ -19,10 +20,10 @@ export class InferenceEngine {
   readonly provider: string;
   readonly fallbacks: ProviderFallback[];
   readonly requested: string;
-  private readonly rpc: WorkerRpc;
+  private readonly rpc: WorkerRpc<InferenceProtocol>;
   private readonly fixedBatch: number | null;
 
-  private constructor(pkg: ModelPackage, rpc: WorkerRpc, loaded: Loaded, requested: string) {
+  private constructor(pkg: ModelPackage, rpc: WorkerRpc<InferenceProtocol>, loaded: Loaded, requested: string) {
     this.pkg = pkg;
     this.rpc = rpc;
     this.provider = loaded.provider;
@@ -34,11 +35,10 @@ export class InferenceEngine {
 
   static async start(pkg: ModelPackage, opts: EngineOptions = {}): Promise<InferenceEngine> {
     const requested = opts.provider ?? 'auto';
-    const rpc = new WorkerRpc(workerUrl('inference-worker'), 'inference');
+    const rpc = new WorkerRpc<InferenceProtocol>(workerUrl('inference-worker'), 'inference');
     const enc = pkg.manifest.imageEncoder;
     try {
-      const loaded = await rpc.request<Loaded>({
-        type: 'load',
+      const loaded = await rpc.request('load', {
         modelPath: pkg.encoderPath,
         providers: providerOrder(requested),
         inputName: enc.input.name,
@@ -48,7 +48,9 @@ export class InferenceEngine {
       return new InferenceEngine(pkg, rpc, loaded, requested);
     } catch (e) {
       await rpc.terminate();
-      throw new Error(`model package ${pkg.dir}: ${(e as Error).message}`);
+      // A refused package keeps its code (the user's to fix); a crashed worker stays an internal failure.
+      const message = `model package ${pkg.dir}: ${(e as Error).message}`;
+      throw e instanceof LightboxError ? new LightboxError(e.code, message) : new Error(message);
     }
   }
 
@@ -81,7 +83,7 @@ export class InferenceEngine {
       const rows = this.fixedBatch ?? count;
       const chunk = start === 0 && rows === n && data.length === n * size ? data : new Float32Array(rows * size);
       if (chunk !== data) chunk.set(data.subarray(start * size, (start + count) * size));
-      const r = await this.rpc.request<RunResult>({ type: 'run', data: chunk.buffer, dims: this.dims(rows) }, [chunk.buffer]);
+      const r = await this.rpc.request('run', { data: chunk.buffer, dims: this.dims(rows) }, [chunk.buffer]);
       const y = new Float32Array(r.data);
       if (y.length !== rows * dim) {
         throw new Error(`model package ${this.pkg.dir}: output "${this.spec.output.name}" has ${y.length / rows} values per image, imageEncoder.output.dim says ${dim}`);
@@ -95,22 +97,22 @@ export class InferenceEngine {
   /** Bare session.run throughput inside the worker (no decoding, no messages per run): images per second. */
   async benchBare(batch: number, runs: number): Promise<number> {
     const rows = this.fixedBatch ?? batch;
-    const r = await this.rpc.request<{ ms: number }>({ type: 'bench', dims: this.dims(rows), runs });
+    const r = await this.rpc.request('bench', { dims: this.dims(rows), runs });
     return (rows * runs) / (r.ms / 1000);
   }
 
   async close(): Promise<void> {
-    await this.rpc.request({ type: 'release' }).catch(() => {});
+    await this.rpc.request('release', {}).catch(() => {});
     await this.rpc.terminate();
   }
 }
 
 /** A pool of preprocessing workers; batches go to the least busy one. */
 export class PrepPool {
-  private readonly workers: { rpc: WorkerRpc; busy: number }[];
+  private readonly workers: { rpc: WorkerRpc<PrepProtocol>; busy: number }[];
 
   constructor(size = defaultPrepWorkers()) {
-    this.workers = Array.from({ length: Math.max(1, size) }, (_, i) => ({ rpc: new WorkerRpc(workerUrl('prep-worker'), `prep-${i + 1}`), busy: 0 }));
+    this.workers = Array.from({ length: Math.max(1, size) }, (_, i) => ({ rpc: new WorkerRpc<PrepProtocol>(workerUrl('prep-worker'), `prep-${i + 1}`), busy: 0 }));
   }
 
   get size(): number {
@@ -121,7 +123,7 @@ export class PrepPool {
     const w = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
     w.busy++;
     try {
-      return await w.rpc.request<PrepResult>({ spec, tasks });
+      return await w.rpc.request('prep', { spec, tasks });
     } finally {
       w.busy--;
     }

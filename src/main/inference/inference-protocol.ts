@@ -1,22 +1,24 @@
-// Messages between main and the inference worker (plain structured-clone data; tensors travel as transferred
-// ArrayBuffers, so a batch is never copied on the way).
+// The protocols of the inference and preprocessing workers (see worker-rpc.ts): plain structured-clone data;
+// tensors travel as transferred ArrayBuffers, so a batch is never copied on the way.
+import type { ImageEncoderSpec } from './model-package.ts';
 
-// Every request carries an id its reply repeats; a reply is either ok with a body or a failure message.
-export type WorkerRequest = { id: number } & (
-  | { type: 'load'; modelPath: string; providers: string[]; inputName: string; outputName: string; intraOpThreads?: number }
-  | { type: 'run'; data: ArrayBuffer; dims: number[] }
-  | { type: 'bench'; dims: number[]; runs: number }
-  | { type: 'release' }
-);
-
+export interface LoadRequest { modelPath: string; providers: string[]; inputName: string; outputName: string; intraOpThreads?: number }
 export interface Loaded { provider: string; fallbacks: ProviderFallback[]; inputShape: number[] }
 export interface RunResult { data: ArrayBuffer; dims: number[]; ms: number }
-
-export type WorkerReply = { id: number } & ({ ok: true; body: unknown } | { ok: false; message: string });
 
 export interface ProviderFallback {
   provider: string;
   reason: string;
+}
+
+/** inference-worker.ts: owns the onnxruntime session. */
+export interface InferenceProtocol {
+  /** Creates the session on the first provider that loads; a model whose tensor names differ is refused. */
+  load: { request: LoadRequest; reply: Loaded };
+  run: { request: { data: ArrayBuffer; dims: number[] }; reply: RunResult };
+  /** Bare session.run throughput on one random batch of the given shape. */
+  bench: { request: { dims: number[]; runs: number }; reply: { ms: number } };
+  release: { request: Record<string, never>; reply: Record<string, never> };
 }
 
 /** Providers to try, in order, for a request: `auto` means the platform's accelerators, then CPU. */
@@ -32,3 +34,8 @@ export function providerOrder(requested: string, platform: NodeJS.Platform = pro
 export interface PrepTask { file: string; frame: number }
 /** A preprocessed batch: tasks.length input slots; failed slots are left empty and listed. */
 export interface PrepResult { data: ArrayBuffer; failures: { index: number; reason: string }[]; ms: number }
+
+/** prep-worker.ts: reads, decodes and preprocesses frames into one input tensor. */
+export interface PrepProtocol {
+  prep: { request: { spec: ImageEncoderSpec; tasks: PrepTask[] }; reply: PrepResult };
+}

@@ -1,12 +1,11 @@
 // The worker thread that owns onnxruntime-node. session.run blocks the thread it is called on (upstream
 // microsoft/onnxruntime#26968), so it never runs on the thread that answers the UI. Execution providers are tried
 // in order; one that fails to load is reported with its reason and the next is tried, ending on CPU.
-import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { Loaded, ProviderFallback, RunResult, WorkerRequest } from './inference-protocol.ts';
+import { LightboxError } from '../../shared/contract.ts';
+import type { InferenceProtocol, Loaded, LoadRequest, ProviderFallback, RunResult } from './inference-protocol.ts';
+import { serveRpc, transferring } from './worker-rpc.ts';
 
-if (!parentPort) throw new Error('inference-worker must run as a worker thread');
-const port = parentPort;
 // Provider load failures are reported through the fallback list; keep onnxruntime's own logger to fatal errors.
 ort.env.logLevel = 'fatal';
 
@@ -14,13 +13,14 @@ let session: ort.InferenceSession | null = null;
 let inputName = '';
 let outputName = '';
 
-class Refused extends Error {}
+/** The model package is at fault (its tensor names, or no provider can load its ONNX file): the user's to fix. */
+const refused = (message: string): LightboxError => new LightboxError('bad-request', message);
 
 function reason(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 500);
 }
 
-async function load(req: Extract<WorkerRequest, { type: 'load' }>): Promise<Loaded> {
+async function load(req: LoadRequest): Promise<Loaded> {
   inputName = req.inputName;
   outputName = req.outputName;
   const fallbacks: ProviderFallback[] = [];
@@ -49,22 +49,22 @@ async function load(req: Extract<WorkerRequest, { type: 'load' }>): Promise<Load
         : null;
     if (problem) {
       await s.release();
-      throw new Refused(problem);
+      throw refused(problem);
     }
     session = s;
     const meta = s.inputMetadata.find((m) => m.name === inputName);
     const inputShape = meta && meta.isTensor ? meta.shape.map((d) => (typeof d === 'number' ? d : -1)) : [];
     return { provider, fallbacks, inputShape };
   }
-  throw new Refused(`no execution provider could load the model: ${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')}`);
+  throw refused(`no execution provider could load the model: ${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')}`);
 }
 
 function live(): ort.InferenceSession {
-  if (!session) throw new Refused('no model loaded');
+  if (!session) throw new Error('inference-worker: no model loaded');
   return session;
 }
 
-async function run(req: Extract<WorkerRequest, { type: 'run' }>): Promise<RunResult> {
+async function run(req: InferenceProtocol['run']['request']): Promise<RunResult> {
   const s = live();
   const t0 = performance.now();
   const input = new ort.Tensor('float32', new Float32Array(req.data), req.dims);
@@ -78,7 +78,7 @@ async function run(req: Extract<WorkerRequest, { type: 'run' }>): Promise<RunRes
 }
 
 /** Bare session.run throughput on one random batch of the given shape: the benchmark's anchor. */
-async function bench(req: Extract<WorkerRequest, { type: 'bench' }>): Promise<{ ms: number }> {
+async function bench(req: InferenceProtocol['bench']['request']): Promise<{ ms: number }> {
   const s = live();
   const n = req.dims.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
@@ -90,24 +90,16 @@ async function bench(req: Extract<WorkerRequest, { type: 'bench' }>): Promise<{ 
   return { ms: performance.now() - t0 };
 }
 
-async function handle(req: WorkerRequest): Promise<unknown> {
-  switch (req.type) {
-    case 'load': return load(req);
-    case 'run': return run(req);
-    case 'bench': return bench(req);
-    case 'release':
-      await session?.release();
-      session = null;
-      return {};
-  }
-}
-
-port.on('message', (req: WorkerRequest) => {
-  handle(req).then(
-    (body) => {
-      const transfer = body && typeof body === 'object' && 'data' in body && body.data instanceof ArrayBuffer ? [body.data] : [];
-      port.postMessage({ id: req.id, ok: true, body }, transfer);
-    },
-    (e: unknown) => port.postMessage({ id: req.id, ok: false, message: reason(e) }),
-  );
+serveRpc<InferenceProtocol>('inference-worker', {
+  load,
+  run: async (req) => {
+    const r = await run(req);
+    return transferring(r, [r.data]);
+  },
+  bench,
+  release: async () => {
+    await session?.release();
+    session = null;
+    return {};
+  },
 });

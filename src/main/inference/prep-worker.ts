@@ -1,15 +1,11 @@
 // A preprocessing worker: reads, decodes and preprocesses a batch of frames into one input tensor, so decoding
 // overlaps inference and never runs on the thread that answers the UI. A frame that fails leaves its slot empty
 // and is reported with its reason; it never fails the batch.
-import { parentPort } from 'node:worker_threads';
 import { decodeFrame, openPixelSource } from '../dicom/pixels.ts';
-import type { PrepResult, PrepTask } from './inference-protocol.ts';
+import type { PrepProtocol, PrepResult, PrepTask } from './inference-protocol.ts';
 import type { ImageEncoderSpec } from './model-package.ts';
 import { imageSize, preprocessFrame } from './preprocess.ts';
-
-if (!parentPort) throw new Error('prep-worker must run as a worker thread');
-const port = parentPort;
-
+import { serveRpc, transferring } from './worker-rpc.ts';
 
 async function prep(spec: ImageEncoderSpec, tasks: PrepTask[]): Promise<PrepResult> {
   const t0 = performance.now();
@@ -28,9 +24,9 @@ async function prep(spec: ImageEncoderSpec, tasks: PrepTask[]): Promise<PrepResu
   return { data: out.buffer, failures, ms: performance.now() - t0 };
 }
 
-port.on('message', (m: { id: number; spec: ImageEncoderSpec; tasks: PrepTask[] }) => {
-  prep(m.spec, m.tasks).then(
-    (body) => port.postMessage({ id: m.id, ok: true, body }, [body.data]),
-    (e: unknown) => port.postMessage({ id: m.id, ok: false, message: e instanceof Error ? e.message : String(e) }),
-  );
+serveRpc<PrepProtocol>('prep-worker', {
+  prep: async ({ spec, tasks }) => {
+    const r = await prep(spec, tasks);
+    return transferring(r, [r.data]);
+  },
 });

@@ -3,17 +3,18 @@
 // zero-shot from the model's text-embedding head, kNN votes while labels are few, or a logistic adapter once
 // cross-validation shows it beats zero-shot — with its probabilities for every item and the queues built on them.
 // It runs in suggest-worker.ts (off the thread that answers the UI); tests drive it directly.
-import fs from 'node:fs';
-import type { Adapter, LabelledSet, Mode, Rows } from './suggest-math.ts';
-import {
-  accuracy, adapterOutOfFold, applyZeroShot, calibrateZeroShot, columnStats, confidentQueue, knnPredict, labelErrors,
-  predictAdapter, trainAdapter, uncertainQueue, zeroShotLogits,
-} from './suggest-math.ts';
+import { EmbeddingStore } from '../inference/embedding-store.ts';
+import { knnPredict } from './knn.ts';
+import type { Adapter } from './logistic-adapter.ts';
+import { adapterOutOfFold, predictAdapter, trainAdapter } from './logistic-adapter.ts';
+import type { LabelledSet, Mode, Rows } from './suggest-math.ts';
+import { accuracy, columnStats } from './suggest-math.ts';
+import { confidentQueue, labelErrors, uncertainQueue } from './suggest-queues.ts';
+import { applyZeroShot, calibrateZeroShot, zeroShotLogits } from './zero-shot.ts';
 
 export type SuggestionSource = 'zero-shot' | 'knn' | 'adapter';
 /** Fewer labels than this and the adapter does not compete (its cross-validation would be noise). */
 export const MIN_ADAPTER_LABELS = 10;
-const NPY_HEADER = 128;
 
 export interface LevelItems {
   /** CSR: item i's store rows are rows[offsets[i]..offsets[i+1]). */
@@ -22,7 +23,8 @@ export interface LevelItems {
 }
 
 export interface EngineInit {
-  vectorsPath: string;
+  /** The embedding store's folder: its vectors are read through EmbeddingStore, never by file name here. */
+  storeDir: string;
   dim: number;
   levels: Record<string, LevelItems>;
 }
@@ -93,12 +95,9 @@ export class SuggestEngine {
   private readonly groups = new Map<string, GroupState>();
 
   constructor(init: EngineInit) {
-    const buf = fs.readFileSync(init.vectorsPath);
-    const count = Math.floor((buf.length - NPY_HEADER) / (init.dim * 4));
-    const all = new Float32Array(count * init.dim);
-    new Uint8Array(all.buffer).set(buf.subarray(NPY_HEADER, NPY_HEADER + count * init.dim * 4));
+    const { count, vectors: all } = EmbeddingStore.readSnapshot(init.storeDir, init.dim);
     for (const [level, items] of Object.entries(init.levels)) {
-      for (const r of items.rows) if (r < 0 || r >= count) throw new Error(`suggestions: store row ${r} is outside 0..${count - 1} of ${init.vectorsPath}`);
+      for (const r of items.rows) if (r < 0 || r >= count) throw new Error(`suggestions: store row ${r} is outside 0..${count - 1} of the embedding store ${init.storeDir}`);
       const x = itemMatrix(all, init.dim, items);
       this.levels.set(level, { x, stats: columnStats(x) });
     }

@@ -1,0 +1,12 @@
+// The labelling area's public names: other areas, the hosts and the CLI import from here, never from its files.
+export { labelHandlers } from './handlers.ts';
+export { LabelService } from './label-service.ts';
+export type { ImportEntry, ImportResult } from './label-actions.ts';
+export type { LabelActions } from './label-actions.ts';
+export type { LabelQueues } from './label-queues.ts';
+export type { LabelStatistics } from './label-stats.ts';
+export type { ItemViews } from './item-views.ts';
+export type { ProfileStore } from './profile-store.ts';
+export type { SchemaService } from './schema-service.ts';
+export type { SuggestionRefresher } from './suggestion-refresher.ts';
+export { confidentReason, flaggedReason, labelErrorReason, NOT_LABELLED_REASON, uncertainReason } from './queue-reasons.ts';

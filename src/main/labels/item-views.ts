@@ -1,0 +1,47 @@
+// One item as the labelling view shows it: its images, its labels per group and the current suggestion — hidden
+// in a blinded first read until the reader commits a label or reveals it.
+import { LightboxError } from '../../shared/contract.ts';
+import type { CallParsed, ItemView } from '../../shared/contract.ts';
+import type { Level } from '../../shared/label-schema.ts';
+import type { LabelRepository } from '../project/label-repo.ts';
+import type { ProfileStore } from './profile-store.ts';
+import type { SchemaService } from './schema-service.ts';
+import type { SuggestionRefresher } from './suggestion-refresher.ts';
+
+export class ItemViews {
+  private readonly repo: LabelRepository;
+  private readonly schemas: SchemaService;
+  private readonly profiles: ProfileStore;
+  private readonly suggestions: SuggestionRefresher;
+
+  constructor(repo: LabelRepository, schemas: SchemaService, profiles: ProfileStore, suggestions: SuggestionRefresher) {
+    this.repo = repo;
+    this.schemas = schemas;
+    this.profiles = profiles;
+    this.suggestions = suggestions;
+  }
+
+  /** The UID of an item the reader named by id, or not-found when it left the project. */
+  uid(level: Level, itemId: number): string {
+    const uid = this.repo.uidOf(level, itemId);
+    if (uid === undefined) throw new LightboxError('not-found', `labels: ${level} ${itemId} is not in this project; refresh the queue`);
+    return uid;
+  }
+
+  item({ level, itemId, reveal }: CallParsed<'labels.item'>): ItemView {
+    this.suggestions.warm();
+    const uid = this.uid(level, itemId);
+    const ctx = this.repo.itemContext(level, itemId)!;
+    const itemWide = this.repo.state(level, uid, '');
+    const blinded = this.profiles.get().blinded;
+    return {
+      level, itemId, itemUid: uid, studyId: ctx.studyId, title: ctx.title, images: ctx.images, flagged: itemWide.flagged, note: itemWide.note,
+      groups: this.schemas.groups.filter((g) => g.level === level).map((g) => {
+        const st = this.repo.state(level, uid, g.key);
+        const s = this.suggestions.suggestion(g, uid, st.rejected);
+        const hidden = blinded && !reveal && st.labels === null && s !== null;
+        return { key: g.key, labels: st.labels, rejected: st.rejected, suggestion: hidden ? null : s, hidden };
+      }),
+    };
+  }
+}
