@@ -611,7 +611,8 @@ export function parseCall(
   input: unknown,
 ): { ok: true; name: CallName; input: unknown } | { ok: false; error: ApiError } {
   if (!isCallName(name)) return { ok: false, error: { code: 'unknown-call', message: `unknown call "${name}"` } };
-  const parsed = calls[name].input.safeParse(input ?? {});
+  // Only a missing input means "none"; null is a client's mistake, not an empty object.
+  const parsed = calls[name].input.safeParse(input === undefined ? {} : input);
   if (!parsed.success) {
     return { ok: false, error: { code: 'bad-request', message: `${name}: ${formatIssues(parsed.error)}` } };
   }
