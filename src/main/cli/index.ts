@@ -261,7 +261,7 @@ async function runExport(args: Args, json: boolean): Promise<number> {
   const onSigint = (): void => { controller.abort(); };
   process.once('SIGINT', onSigint);
   try {
-    const s = await app.exports.run(out, options, progressPrinter(json), controller.signal);
+    const s = await app.exports.run(path.resolve(out), options, progressPrinter(json), controller.signal);
     if (json) process.stdout.write(`${JSON.stringify(s)}\n`);
     else printExport(s);
     return s.cancelled ? 130 : 0;
