@@ -22,6 +22,8 @@ export const ProjectInfo = IndexCounts.extend({
   dir: z.string(),
   name: z.string(),
   schemaVersion: z.number().int(),
+  /** Opened without write access (a read-only folder or disk): viewing works, labelling, imports and exports do not. */
+  readOnly: z.boolean(),
   rejectedFiles: z.number().int(),
   interruptedImport: z.object({ jobId: z.number().int(), root: z.string() }).nullable(),
 });

@@ -8,6 +8,7 @@ import { Lightbox } from '../app.ts';
 import { defaultDemoProject, ensureDemoProject } from '../demo/demo-project.ts';
 import { importFolder } from '../dicom/import-service.ts';
 import { startHttpHost } from '../hosts/http-host.ts';
+import { explainStoreError } from '../project/project-store.ts';
 
 const USAGE = `usage: lightbox <command> [options]
 
@@ -333,6 +334,7 @@ export async function main(argv: string[]): Promise<number> {
         } finally {
           await app.close();
         }
+        if (app.store.readOnly) console.error(`lightbox info: ${app.store.dir} is read-only here; opened for viewing (labelling, imports and exports need write access)`);
         if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
         else printSummary(out, false);
         return 0;
@@ -360,9 +362,12 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
-    if (e instanceof LightboxError) {
-      console.error(`lightbox ${cmd}: ${e.message}`);
-      return e.code === 'bad-request' ? 2 : 1;
+    // Expected failures (a locked, read-only or full project, a bad path) print one line naming the thing and the fix;
+    // anything else is a bug and keeps its stack.
+    const known = explainStoreError(e, flag(args, 'project') ? path.resolve(flag(args, 'project')!) : defaultDemoProject());
+    if (known) {
+      console.error(`lightbox ${cmd}: ${known.message}`);
+      return known.code === 'bad-request' ? 2 : 1;
     }
     throw e;
   }
