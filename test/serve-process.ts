@@ -22,9 +22,11 @@ export interface ServeProcess {
 }
 
 /** Starts `lightbox serve --project <project>` on a free port and resolves once it prints its URL and token. */
-export function startServeProcess(project: string, env: NodeJS.ProcessEnv = {}, startTimeoutMs = 30_000): Promise<ServeProcess> {
+export function startServeProcess(project: string, env: NodeJS.ProcessEnv = {}, opts: { cwd?: string; startTimeoutMs?: number } = {}): Promise<ServeProcess> {
+  const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
   const child = spawn(process.execPath, [CLI, 'serve', '--project', project, '--port', '0'], {
     env: { ...process.env, ...env },
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
