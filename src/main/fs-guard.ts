@@ -89,6 +89,16 @@ export function checkReadable(what: string, target: string, maxBytes: number): {
   return { path: p, kind: 'file' };
 }
 
+/** An existing real folder: a folder to read, such as an import's source. */
+export function checkExistingFolder(what: string, target: string): string {
+  const p = absolutePath(what, target);
+  refuseSystemTree(what, p);
+  const st = statOrNull(what, p);
+  if (!st) throw new LightboxError('not-found', `${what}: ${p} does not exist; choose a folder`);
+  if (!st.isDirectory()) throw new LightboxError('bad-request', `${what}: ${p} is ${kindOf(st)}, not a folder; choose the folder that holds it`);
+  return p;
+}
+
 /**
  * A folder to be created, or an existing empty one, inside a real folder: an export's destination. The parent must
  * exist (nothing is created "into nowhere"), so a mistyped path fails at once with its name.

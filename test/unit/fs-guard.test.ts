@@ -97,6 +97,15 @@ describe('labels.import reads only regular files and folders', () => {
   });
 });
 
+describe('import.start reads only real folders', () => {
+  it('refuses /proc, /sys, a relative path and a FIFO, naming each', async () => {
+    if (fs.existsSync('/proc/self')) await expectRefused('import.start', { folder: '/proc' }, 400, /\/proc tree/);
+    if (fs.existsSync('/sys/kernel')) await expectRefused('import.start', { folder: '/sys/kernel' }, 400, /\/sys tree/);
+    await expectRefused('import.start', { folder: 'data' }, 400, /"data" is a relative path/);
+    if (posix) await expectRefused('import.start', { folder: path.join(work, 'labels.fifo') }, 400, /is a named pipe \(FIFO\), not a folder/);
+  });
+});
+
 describe('the CLI resolves paths against its own working folder', () => {
   const cli = (args: string[], cwd = work): ReturnType<typeof spawnSync> =>
     // Bounded: the export into /proc spun forever and ignored SIGTERM, so the check kills it outright.
@@ -113,6 +122,13 @@ describe('the CLI resolves paths against its own working folder', () => {
     expect(r.status, String(r.stderr)).toBe(0);
     expect(JSON.parse(String(r.stdout)).out).toBe(path.join(fs.realpathSync(work), 'rel-export'));
     expect(fs.existsSync(path.join(work, 'rel-export', 'manifest.json'))).toBe(true);
+  });
+  it('lightbox import <relative folder> imports from the working folder', () => {
+    fs.cpSync(path.join(FIXTURE_DIR, 'syntax'), path.join(work, 'dicom'), { recursive: true });
+    const other = tempDir();
+    const r = cli(['import', 'dicom', '--project', other, '--json']);
+    expect(r.status, String(r.stderr)).toBe(0);
+    expect(JSON.parse(String(r.stdout)).instances).toBeGreaterThan(0);
   });
   it('lightbox import-labels <relative file> reads it from the working folder', () => {
     fs.writeFileSync(path.join(work, 'some.csv'), 'level,group,study_uid,label\nstudy,finding,1.2.3,normal\n');

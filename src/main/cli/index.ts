@@ -120,7 +120,7 @@ async function runImport(projectDir: string, folder: string, json: boolean): Pro
   const onSigint = (): void => { controller.abort(); };
   process.once('SIGINT', onSigint);
   try {
-    const summary = await importFolder(app.store, folder, { signal: controller.signal, onProgress: progressPrinter(json) });
+    const summary = await importFolder(app.store, path.resolve(folder), { signal: controller.signal, onProgress: progressPrinter(json) });
     printSummary(summary, json);
   } finally {
     process.off('SIGINT', onSigint);
