@@ -16,7 +16,7 @@ import { ExportService } from './export/export-service.ts';
 import { exportHandlers } from './export/handlers.ts';
 import { folderHandlers } from './hosts/folder-browser.ts';
 import { projectHandlers } from './project/handlers.ts';
-import { ProjectStore } from './project/project-store.ts';
+import { ProjectStore, explainStoreError } from './project/project-store.ts';
 import { lightboxHome, rememberProject } from './project/recent-projects.ts';
 
 export { lightboxHome } from './project/recent-projects.ts';
@@ -106,7 +106,7 @@ export class Lightbox {
       }
       return { ok: true, result };
     } catch (e) {
-      return { ok: false, error: toApiError(e) };
+      return { ok: false, error: toApiError(explainStoreError(e, this.store.dir) ?? e) };
     }
   }
 

@@ -22,6 +22,8 @@ export const ProjectInfo = IndexCounts.extend({
   dir: z.string(),
   name: z.string(),
   schemaVersion: z.number().int(),
+  /** Opened without write access (a read-only folder or disk): viewing works, labelling, imports and exports do not. */
+  readOnly: z.boolean(),
   rejectedFiles: z.number().int(),
   interruptedImport: z.object({ jobId: z.number().int(), root: z.string() }).nullable(),
 });
@@ -620,7 +622,8 @@ export function parseCall(
   input: unknown,
 ): { ok: true; name: CallName; input: unknown } | { ok: false; error: ApiError } {
   if (!isCallName(name)) return { ok: false, error: { code: 'unknown-call', message: `unknown call "${name}"` } };
-  const parsed = calls[name].input.safeParse(input ?? {});
+  // Only a missing input means "none"; null is a client's mistake, not an empty object.
+  const parsed = calls[name].input.safeParse(input === undefined ? {} : input);
   if (!parsed.success) {
     return { ok: false, error: { code: 'bad-request', message: `${name}: ${formatIssues(parsed.error)}` } };
   }

@@ -64,7 +64,7 @@ describe('loopback host security', () => {
     expect(r.status).toBe(400);
     expect(JSON.parse(r.body).error.message).toMatch(/studyId/);
     expect((await call('no.such', {})).status).toBe(404);
-    const bad = await request('/api/call/project.info', { method: 'POST', headers: auth(), body: '{not json' });
+    const bad = await request('/api/call/project.info', { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{not json' });
     expect(bad.status).toBe(400);
   });
   it('does not serve files outside the renderer folder', async () => {
@@ -75,6 +75,124 @@ describe('loopback host security', () => {
     const ws = new WebSocket(`ws://127.0.0.1:${host.port}/api/events`);
     const outcome = await new Promise<string>((resolve) => { ws.on('open', () => resolve('open')); ws.on('error', () => resolve('refused')); });
     expect(outcome).toBe('refused');
+  });
+});
+
+describe('malformed requests get a clean 4xx {code, message} (issue 16)', () => {
+  const errorOf = (r: { body: string }): { code: string; message: string } => (JSON.parse(r.body) as { ok: false; error: { code: string; message: string } }).error;
+  const noPaths = (message: string): void => {
+    expect(message).not.toContain(path.resolve(import.meta.dirname, '../..'));
+    expect(message).not.toMatch(/\/(work|home|tmp|usr)\//);
+  };
+
+  it('answers malformed %-encoding with 400 and no install path, in a page path and in a call name', async () => {
+    for (const p of ['/%E0%A4%A', '/assets/%zz.js', '/%']) {
+      const r = await request(p, { headers: auth() });
+      expect(r.status, p).toBe(400);
+      expect(errorOf(r).code).toBe('bad-request');
+      noPaths(errorOf(r).message);
+    }
+    const r = await request('/api/call/%E0%A4%A', { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{}' });
+    expect(r.status).toBe(400);
+    expect(errorOf(r).code).toBe('bad-request');
+  });
+  it('answers a NUL in the path with 400 that names no file', async () => {
+    for (const p of ['/a%00b', '/index.html%00.js', '/api/call/project.info%00']) {
+      const r = await request(p, { method: p.startsWith('/api/') ? 'POST' : 'GET', headers: { ...auth(), 'content-type': 'application/json' }, body: '{}' });
+      expect(r.status, p).toBe(400);
+      expect(errorOf(r).code).toBe('bad-request');
+      noPaths(errorOf(r).message);
+    }
+  });
+  it('answers a body over the limit with 413 and a JSON error, then closes the connection', async () => {
+    const r = await request('/api/call/project.info', { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: `{"x":"${'a'.repeat(3 * 1024 * 1024)}"}` });
+    expect(r.status).toBe(413);
+    expect(r.headers.connection).toBe('close');
+    expect(errorOf(r).code).toBe('bad-request');
+    expect(errorOf(r).message).toMatch(/MB/);
+    // A declared length over the limit is refused before the body is read.
+    const declared = await request('/api/call/project.info', { method: 'POST', headers: { ...auth(), 'content-type': 'application/json', 'content-length': String(64 * 1024 * 1024) } });
+    expect(declared.status).toBe(413);
+    expect((await call('project.info', {})).status).toBe(200);
+  });
+  it('requires Content-Type: application/json for calls (415 otherwise)', async () => {
+    for (const type of [undefined, 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp']) {
+      const r = await request('/api/call/project.info', { method: 'POST', headers: { ...auth(), ...(type ? { 'content-type': type } : {}) }, body: '{}' });
+      expect(r.status, String(type)).toBe(415);
+      expect(errorOf(r).code).toBe('bad-request');
+      expect(errorOf(r).message).toMatch(/application\/json/);
+    }
+    const ok = await request('/api/call/project.info', { method: 'POST', headers: { ...auth(), 'content-type': 'Application/JSON; charset=utf-8' }, body: '{}' });
+    expect(ok.status).toBe(200);
+  });
+  it('refuses a body that is not a JSON object (null, an array, a number, a string, nothing) with 400', async () => {
+    for (const body of ['null', '[]', '1', '"x"', 'true', '', '  ']) {
+      const r = await request('/api/call/project.info', { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body });
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(errorOf(r).code).toBe('bad-request');
+      expect(errorOf(r).message).toMatch(/JSON object/);
+    }
+    // What the renderer's client sends for a call without input.
+    expect((await call('project.info', {})).status).toBe(200);
+  });
+  it('survives a WebSocket upgrade with a malformed Host header', async () => {
+    const status = await new Promise<string>((resolve) => {
+      const req = http.request({ host: '127.0.0.1', port: host.port, path: '/api/events', headers: { host: 'a b', connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+      req.on('response', (res) => resolve(String(res.statusCode)));
+      req.on('upgrade', () => resolve('upgraded'));
+      req.on('error', () => resolve('error'));
+      req.end();
+    });
+    expect(status).toBe('403');
+    expect((await call('project.info', {})).status).toBe(200);
+  });
+});
+
+describe('the token travels in the URL only once (issue 16) and each host has its own cookie (issue 15)', () => {
+  it('refuses the token in the query string of a call, an instance file and the WebSocket', async () => {
+    const r = await request(`/api/call/project.info?token=${host.token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(r.status).toBe(401);
+    expect((await request(`/api/instances/1/file?token=${host.token}`)).status).toBe(401);
+    const ws = new WebSocket(`ws://127.0.0.1:${host.port}/api/events?token=${host.token}`);
+    const outcome = await new Promise<string>((resolve) => { ws.on('open', () => resolve('open')); ws.on('error', () => resolve('refused')); });
+    expect(outcome).toBe('refused');
+  });
+  it('trades the token of the first page load for a cookie and strips it from the address', async () => {
+    const r = await request(`/?token=${host.token}&view=label`);
+    expect(r.status).toBe(303);
+    expect(r.headers.location).toBe('/?view=label');
+    expect(r.headers['set-cookie']?.[0]).toContain(`lightbox_token_${host.port}=`);
+    expect((await request(`/?token=wrong`)).status).toBe(401);
+    // A path that would redirect off the host keeps to it.
+    const offHost = await request(`/a/..//evil.example/?token=${host.token}`);
+    expect(offHost.headers.location).toMatch(/^\/(?!\/)/);
+  });
+  it('two hosts in one browser keep their own cookies, so one tab does not log the other out', async () => {
+    const other = await startHttpHost(app, {});
+    try {
+      const cookieOf = async (port: number, token: string): Promise<string> => {
+        const r = await new Promise<http.IncomingMessage>((resolve, reject) => {
+          http.get({ host: '127.0.0.1', port, path: `/?token=${token}` }, (res) => { res.resume(); resolve(res); }).on('error', reject);
+        });
+        return r.headers['set-cookie']![0]!.split(';')[0]!;
+      };
+      const a = await cookieOf(host.port, host.token);
+      const b = await cookieOf(other.port, other.token);
+      expect(a.split('=')[0]).not.toBe(b.split('=')[0]);
+      // Cookies are not kept apart by port: the browser sends both to each host.
+      const jar = `${a}; ${b}`;
+      expect((await call('project.info', {}, { cookie: jar })).status).toBe(200);
+      const onOther = await new Promise<number>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: other.port, path: '/api/call/project.info', method: 'POST', headers: { cookie: jar, 'content-type': 'application/json' } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+        req.on('error', reject);
+        req.end('{}');
+      });
+      expect(onOther).toBe(200);
+      // One host's cookie is no key to the other.
+      expect((await call('project.info', {}, { cookie: b.replace(`_${other.port}=`, `_${host.port}=`) })).status).toBe(401);
+    } finally {
+      await other.close();
+    }
   });
 });
 

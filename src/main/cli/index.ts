@@ -9,6 +9,7 @@ import { Workstation } from '../workstation.ts';
 import { defaultDemoProject, ensureDemoProject } from '../demo/demo-project.ts';
 import { importFolder } from '../dicom/import-service.ts';
 import { startHttpHost } from '../hosts/http-host.ts';
+import { explainStoreError } from '../project/project-store.ts';
 
 const USAGE = `usage: lightbox <command> [options]
 
@@ -120,7 +121,7 @@ async function runImport(projectDir: string, folder: string, json: boolean): Pro
   const onSigint = (): void => { controller.abort(); };
   process.once('SIGINT', onSigint);
   try {
-    const summary = await importFolder(app.store, folder, { signal: controller.signal, onProgress: progressPrinter(json) });
+    const summary = await importFolder(app.store, path.resolve(folder), { signal: controller.signal, onProgress: progressPrinter(json) });
     printSummary(summary, json);
   } finally {
     process.off('SIGINT', onSigint);
@@ -262,7 +263,7 @@ async function runExport(args: Args, json: boolean): Promise<number> {
   const onSigint = (): void => { controller.abort(); };
   process.once('SIGINT', onSigint);
   try {
-    const s = await app.exports.run(out, options, progressPrinter(json), controller.signal);
+    const s = await app.exports.run(path.resolve(out), options, progressPrinter(json), controller.signal);
     if (json) process.stdout.write(`${JSON.stringify(s)}\n`);
     else printExport(s);
     return s.cancelled ? 130 : 0;
@@ -334,6 +335,7 @@ export async function main(argv: string[]): Promise<number> {
         } finally {
           await app.close();
         }
+        if (app.store.readOnly) console.error(`lightbox info: ${app.store.dir} is read-only here; opened for viewing (labelling, imports and exports need write access)`);
         if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
         else printSummary(out, false);
         return 0;
@@ -361,9 +363,12 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
-    if (e instanceof LightboxError) {
-      console.error(`lightbox ${cmd}: ${e.message}`);
-      return e.code === 'bad-request' ? 2 : 1;
+    // Expected failures (a locked, read-only or full project, a bad path) print one line naming the thing and the fix;
+    // anything else is a bug and keeps its stack.
+    const known = explainStoreError(e, flag(args, 'project') ? path.resolve(flag(args, 'project')!) : defaultDemoProject());
+    if (known) {
+      console.error(`lightbox ${cmd}: ${known.message}`);
+      return known.code === 'bad-request' ? 2 : 1;
     }
     throw e;
   }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { LightboxError } from '../../shared/contract.ts';
+import { checkExistingFolder } from '../fs-guard.ts';
 import type { ImportSummary, JobProgress, RejectedFile } from '../../shared/contract.ts';
 import type { FileOutcome, FileStat, ProjectStore } from '../project/project-store.ts';
 import { readHeader } from './header.ts';
@@ -17,6 +18,7 @@ export interface ImportOptions {
 }
 
 export async function resolveImportRoot(folder: string): Promise<string> {
+  checkExistingFolder('import', folder);
   let st: fs.Stats;
   try {
     st = await fs.promises.stat(folder);

@@ -11,6 +11,7 @@ import { mostSpecific } from '../../shared/label-schema.ts';
 import type { LabelGroup, LabelSchema, Level } from '../../shared/label-schema.ts';
 import { APP } from '../../shared/version.ts';
 import { uidFrom } from '../dicom/dicom-writer.ts';
+import { checkFolder, checkNewFolder } from '../fs-guard.ts';
 import { ExportRepository } from '../project/export-repo.ts';
 import type { ItemMeta, LabelRow } from '../project/export-repo.ts';
 import type { ProjectStore } from '../project/project-store.ts';
@@ -270,8 +271,7 @@ export class ExportService {
   /** Runs an export as a job: progress events, cancellable; the summary when done. */
   start(out: string, o: ExportOptions): { jobId: number; done: Promise<ExportSummary> } {
     if (this.running) throw new LightboxError('busy', `export: job ${this.running.jobId} is still running; cancel it or wait`);
-    const dest = path.resolve(out);
-    checkDestination(dest);
+    const dest = checkDestination(out, o);
     const jobId = this.store.createJob('export', { out: dest, options: o });
     const controller = new AbortController();
     const first: JobProgress = { jobId, kind: 'export', phase: 'exporting', done: 0, total: 0, ratePerSecond: 0, etaSeconds: null, message: 'Exporting: reading the labels' };
@@ -424,8 +424,7 @@ export class ExportService {
 
   /** Runs an export to completion (the CLI and tests); progress goes to the callback. */
   async run(out: string, o: ExportOptions, onProgress?: (p: JobProgress) => void, signal?: AbortSignal): Promise<ExportSummary> {
-    const dest = path.resolve(out);
-    checkDestination(dest);
+    const dest = checkDestination(out, o);
     return this.write(dest, o, 0, signal ?? new AbortController().signal, onProgress ?? (() => {}));
   }
 
@@ -531,16 +530,13 @@ function groupByStudy(c: Collected): Map<string, number[]> {
 
 const yieldNow = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-/** The destination must not exist, or be an empty folder: an export never overwrites or merges. */
-function checkDestination(dest: string): void {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(dest);
-  } catch {
-    if (!fs.existsSync(path.dirname(dest))) throw new LightboxError('bad-request', `export: the folder ${path.dirname(dest)} (where ${path.basename(dest)} would go) does not exist; create it first`);
-    return;
-  }
-  if (!st.isDirectory() || fs.readdirSync(dest).length > 0) throw new LightboxError('bad-request', `export: ${dest} already exists and is not an empty folder; choose a new folder (exports never overwrite)`);
+/**
+ * The destination must be a new or empty folder inside a real one (an export never overwrites or merges), and the SR
+ * folder a real folder: checked before the job starts, as a recursive mkdir into /proc never returns.
+ */
+function checkDestination(out: string, o: ExportOptions): string {
+  if (o.srFolder) checkFolder('export: srFolder', o.srFolder);
+  return checkNewFolder('export', out);
 }
 
 /** A fresh temporary folder beside the destination (same file system, so the final rename is atomic); leftovers of crashed exports are removed. */

@@ -7,11 +7,10 @@ import type { LabelImportSummary } from '../../shared/contract.ts';
 import { LEVELS } from '../../shared/label-schema.ts';
 import type { Level } from '../../shared/label-schema.ts';
 import type { ImportEntry, LabelService } from '../labels/index.ts';
+import { MAX_LABEL_FILE_BYTES, checkReadable, readRegularFile } from '../fs-guard.ts';
 import type { ExportRepository } from '../project/export-repo.ts';
 import { Pseudonymizer } from './deidentify.ts';
 import { parseSr } from './sr.ts';
-
-const MAX_TABLE_BYTES = 2 * 1024 ** 3;
 
 /** RFC 4180 CSV: quoted fields may hold commas, quotes ("") and line breaks. Returns rows with their first line number. */
 export function parseCsv(text: string): { line: number; cells: string[] }[] {
@@ -70,9 +69,7 @@ function entryOf(r: Record_, where: string, file: string): ImportEntry {
 }
 
 function readTable(file: string, errors: LabelImportSummary['errors']): ImportEntry[] {
-  const size = fs.statSync(file).size;
-  if (size > MAX_TABLE_BYTES) throw new LightboxError('bad-request', `import-labels: ${file} is ${Math.round(size / 2 ** 20)} MB, over the 2 GB limit; split it`);
-  const body = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  const body = readRegularFile('import-labels', file, MAX_LABEL_FILE_BYTES).toString('utf8').replace(/^\uFEFF/, '');
   const entries: ImportEntry[] = [];
   const add = (r: Record_, where: string): void => {
     try { entries.push(entryOf(r, where, file)); } catch (e) { errors.push({ where, reason: (e as Error).message }); }
@@ -111,7 +108,7 @@ function readSrs(target: string, errors: LabelImportSummary['errors']): ImportEn
   const entries: ImportEntry[] = [];
   for (const f of files) {
     try {
-      const sr = parseSr(fs.readFileSync(f));
+      const sr = parseSr(readRegularFile('import-labels', f, MAX_LABEL_FILE_BYTES));
       for (const l of sr.labels) {
         entries.push({ where: path.basename(f), level: l.level, uid: l.uid, group: l.group, labels: l.labels, detail: `imported from SR ${path.basename(f)}: by ${l.annotator || 'unknown'} at ${l.at || 'unknown time'}` });
       }
@@ -124,8 +121,7 @@ function readSrs(target: string, errors: LabelImportSummary['errors']): ImportEn
 
 /** Reads labels from a CSV/JSONL export or an SR file or folder, and records them through the label service. */
 export function importLabels(labels: LabelService, repo: ExportRepository, target: string, overwrite: boolean): LabelImportSummary {
-  const file = path.resolve(target);
-  if (!fs.existsSync(file)) throw new LightboxError('not-found', `import-labels: ${file} does not exist`);
+  const file = checkReadable('import-labels', target, MAX_LABEL_FILE_BYTES).path;
   const errors: LabelImportSummary['errors'] = [];
   const entries = /\.(csv|jsonl)$/i.test(file) ? readTable(file, errors) : readSrs(file, errors);
   // UIDs the project does not hold may be this project's pseudonyms (a de-identified export): map them back.

@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { migrations, schemaVersion } from './schema.ts';
 import { LightboxError } from '../../shared/contract.ts';
+import type { ErrorCode } from '../../shared/contract.ts';
+import { explainFsError } from '../fs-guard.ts';
 import type {
   ProjectInfo,
   RejectedFile,
@@ -43,6 +45,49 @@ export interface KnownFile { size: number; mtimeMs: number }
 
 export interface InstanceFile { path: string; size: number; transferSyntax: string; isImage: boolean }
 
+// A read-only project whose database cannot be opened in place is viewed from a copy in memory, up to this size.
+const MAX_READ_ONLY_COPY = 1024 ** 3;
+
+/** Whether opening failed because this user may not write the project (its folder, database file or disk). */
+function cannotWrite(e: unknown, dir: string, file: string): boolean {
+  if (!fs.existsSync(file)) return false;
+  if (e instanceof Database.SqliteError) {
+    if (e.code.startsWith('SQLITE_READONLY')) return true;
+    if (e.code !== 'SQLITE_CANTOPEN') return false;
+  } else if (!['EACCES', 'EPERM', 'EROFS'].includes((e as NodeJS.ErrnoException).code ?? '')) {
+    return false;
+  }
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    fs.accessSync(file, fs.constants.W_OK);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+const STORE_ERRORS: [RegExp, ErrorCode, (dir: string) => string][] = [
+  [/^SQLITE_(BUSY|LOCKED)/, 'busy', (dir) => `${dir} is locked by another program (another Lightbox window, "lightbox serve" or a database tool is writing to it); close that program or wait for it, then try again`],
+  [/^SQLITE_READONLY/, 'io', (dir) => `${dir} is read-only here (open for viewing only); labelling, imports and exports need write access: fix the folder's permissions or copy it somewhere writable`],
+  [/^SQLITE_FULL/, 'io', (dir) => `the disk holding ${dir} is full, so the last change was not saved; free some space and try again`],
+  [/^SQLITE_(CORRUPT|NOTADB)/, 'io', (dir) => `${path.join(dir, DB_FILE)} is damaged or is not a Lightbox database; restore the project folder from a backup`],
+  [/^SQLITE_CANTOPEN/, 'io', (dir) => `${path.join(dir, DB_FILE)} cannot be opened; check that the folder is there and readable`],
+  [/^SQLITE_IOERR/, 'io', (dir) => `reading or writing ${path.join(dir, DB_FILE)} failed; check the disk (and that it is not full or gone)`],
+];
+
+/**
+ * A database or file-system failure of the project in `dir` as an expected one that names the folder and the fix;
+ * null for anything else (a bug, which keeps its stack).
+ */
+export function explainStoreError(e: unknown, dir: string): LightboxError | null {
+  if (e instanceof LightboxError) return e;
+  if (e instanceof Database.SqliteError) {
+    const hit = STORE_ERRORS.find(([code]) => code.test(e.code));
+    return hit ? new LightboxError(hit[1], `project: ${hit[2](dir)} (${e.code})`) : null;
+  }
+  return explainFsError(e, 'project', dir);
+}
+
 function patientKey(p: PatientAttrs): string {
   // PatientID is the identity inside one source; fall back to name+birth date when a file carries no ID.
   return p.patientId ? `id:${p.patientId}` : `name:${p.name}|${p.birthDate}`;
@@ -51,39 +96,91 @@ function patientKey(p: PatientAttrs): string {
 export class ProjectStore {
   readonly dir: string;
   readonly db: Database.Database;
+  /** Opened without write access (a read-only folder, disk or snapshot): viewing works; every write is refused. */
+  readonly readOnly: boolean;
   private closed = false;
 
-  private constructor(dir: string, db: Database.Database) {
+  private constructor(dir: string, db: Database.Database, readOnly = false) {
     this.dir = dir;
     this.db = db;
+    this.readOnly = readOnly;
   }
 
-  /** Opens (creating when asked) the project in `dir`. Runs pending migrations. */
+  /**
+   * Opens (creating when asked) the project in `dir`. Runs pending migrations. A project this user may not write
+   * opens read-only for viewing; a locked, full or damaged one fails with a message naming the folder and the fix.
+   */
   static open(dir: string, opts: { create?: boolean } = {}): ProjectStore {
     const abs = path.resolve(dir);
     const file = path.join(abs, DB_FILE);
-    if (!fs.existsSync(file)) {
-      if (!opts.create) {
-        throw new LightboxError('not-found', `project: ${abs} has no ${DB_FILE}; create it with "lightbox import <folder> --project ${abs}" or "lightbox demo --project ${abs}"`);
+    let db: Database.Database | undefined;
+    try {
+      if (!fs.existsSync(file)) {
+        if (!opts.create) {
+          throw new LightboxError('not-found', `project: ${abs} has no ${DB_FILE}; create it with "lightbox import <folder> --project ${abs}" or "lightbox demo --project ${abs}"`);
+        }
+        fs.mkdirSync(abs, { recursive: true });
       }
-      fs.mkdirSync(abs, { recursive: true });
+      db = new Database(file);
+      db.pragma('journal_mode = WAL');
+      // FULL makes every commit durable (fsync) before we report it as saved.
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      const store = new ProjectStore(abs, db);
+      store.migrate();
+      store.markInterruptedJobs();
+      return store;
+    } catch (e) {
+      db?.close();
+      if (cannotWrite(e, abs, file)) return ProjectStore.openReadOnly(abs, file);
+      throw explainStoreError(e, abs) ?? e;
     }
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    // FULL makes every commit durable (fsync) before we report it as saved.
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
-    const store = new ProjectStore(abs, db);
-    store.migrate();
-    store.markInterruptedJobs();
-    return store;
+  }
+
+  private static openReadOnly(abs: string, file: string): ProjectStore {
+    let db: Database.Database | undefined;
+    try {
+      try {
+        db = new Database(file, { readonly: true, fileMustExist: true });
+        db.pragma('busy_timeout = 5000');
+        db.pragma('user_version');
+      } catch (e) {
+        db?.close();
+        db = undefined;
+        if (!(e instanceof Database.SqliteError && /^SQLITE_(CANTOPEN|READONLY)/.test(e.code))) throw e;
+        // A WAL database that nobody has open has no -shm file, and SQLite cannot create one in a read-only folder
+        // (better-sqlite3 is built without URI names, so "immutable=1" is not available). With no -wal file either,
+        // every commit is in the database file, and a private in-memory copy of it reads the same.
+        if (fs.existsSync(`${file}-wal`)) {
+          throw new LightboxError('io', `project: ${abs} is read-only and its last changes are still in ${DB_FILE}-wal; open it once with write access (or copy the folder somewhere writable) to view it`);
+        }
+        const size = fs.statSync(file).size;
+        if (size > MAX_READ_ONLY_COPY) {
+          throw new LightboxError('io', `project: ${abs} is read-only and its ${DB_FILE} (${Math.round(size / 2 ** 20)} MB) is too large to view from a copy in memory; copy the folder somewhere writable and open the copy`);
+        }
+        const bytes = fs.readFileSync(file);
+        // Header bytes 18 and 19 say "WAL"; an in-memory database must say "rollback journal" to be read at all.
+        bytes[18] = 1;
+        bytes[19] = 1;
+        db = new Database(bytes, { readonly: true });
+      }
+      const store = new ProjectStore(abs, db, true);
+      store.migrate();
+      return store;
+    } catch (e) {
+      db?.close();
+      throw explainStoreError(e, abs) ?? e;
+    }
   }
 
   private migrate(): void {
     const current = this.db.pragma('user_version', { simple: true }) as number;
     if (current > schemaVersion) {
       throw new LightboxError('io', `project: ${this.dir} was written by a newer Lightbox (schema ${current} > ${schemaVersion}); update Lightbox to open it`);
+    }
+    if (current < schemaVersion && this.readOnly) {
+      throw new LightboxError('io', `project: ${this.dir} is read-only and was made by an older Lightbox (schema ${current} < ${schemaVersion}); open it once with write access to upgrade it, or copy the folder somewhere writable`);
     }
     for (let v = current; v < schemaVersion; v++) {
       const sql = migrations[v];
@@ -115,7 +212,7 @@ export class ProjectStore {
     return row?.value ?? path.basename(this.dir);
   }
 
-  counts(): Omit<ProjectInfo, 'dir' | 'name' | 'schemaVersion' | 'interruptedImport'> {
+  counts(): Omit<ProjectInfo, 'dir' | 'name' | 'schemaVersion' | 'readOnly' | 'interruptedImport'> {
     const one = (sql: string): number => (this.db.prepare(sql).pluck().get() as number | undefined) ?? 0;
     return {
       patients: one('SELECT count(*) FROM patients WHERE id IN (SELECT patient_pk FROM studies)'),
@@ -131,7 +228,7 @@ export class ProjectStore {
   info(): ProjectInfo {
     const job = this.interruptedJob<{ root?: string }>('import');
     const interruptedImport = job ? { jobId: job.id, root: job.params.root ?? '' } : null;
-    return { dir: this.dir, name: this.name(), schemaVersion, ...this.counts(), interruptedImport };
+    return { dir: this.dir, name: this.name(), schemaVersion, readOnly: this.readOnly, ...this.counts(), interruptedImport };
   }
 
   // ---- import ----
