@@ -6,6 +6,9 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import dicomParser from 'dicom-parser';
+import { LightboxError } from '../../shared/contract.ts';
+import { checkJ2kCodestream, checkJpegStream } from './codestream.ts';
+import type { FrameExpectation } from './codestream.ts';
 import { MAX_FRAMES, TS, UNCOMPRESSED, num, parseDicomFile, text, us } from './header.ts';
 
 // Named so it does not collide with the `require` shim electron-vite adds to ESM bundles.
@@ -41,12 +44,16 @@ export interface PixelSource {
   file: string;
 }
 
-export class PixelError extends Error {
+/** An expected decoding failure (a damaged, hostile or unsupported file): its message names the file and frame. */
+export class PixelError extends LightboxError {
   constructor(message: string) {
-    super(message);
+    super('io', message);
     this.name = 'PixelError';
   }
 }
+
+const fileError = (file: string, what: string): PixelError => new PixelError(`decode: ${file}: ${what}`);
+const frameError = (file: string, frameIndex: number, what: string): PixelError => new PixelError(`decode: ${file} frame ${frameIndex + 1}: ${what}`);
 
 /** Whole files up to this size are decoded; larger ones are refused with a reason rather than exhausting memory. */
 const MAX_FILE_BYTES = 1024 * 1024 * 1024;
@@ -69,44 +76,117 @@ export const ENCAPSULATED_SYNTAXES: Record<string, string> = {
 /** Reads a whole file and parses it including pixel data. */
 export function openPixelSource(file: string): PixelSource {
   const parsed = parseDicomFile(file, { wholeFile: true, maxBytes: MAX_FILE_BYTES, withPixelData: true });
-  if ('notDicom' in parsed) throw new PixelError(`${file}: not a DICOM file (${parsed.notDicom})`);
-  if ('rejected' in parsed) throw new PixelError(`${file}: ${parsed.rejected}`);
+  if ('notDicom' in parsed) throw fileError(file, `not a DICOM file (${parsed.notDicom})`);
+  if ('rejected' in parsed) throw fileError(file, parsed.rejected);
   const ds = parsed.dataSet;
-  if (!ds.elements.x7fe00010) throw new PixelError(`${file}: no Pixel Data (7FE0,0010); not an image`);
+  if (!ds.elements.x7fe00010) throw fileError(file, 'no Pixel Data (7FE0,0010); not an image');
   const framesText = text(ds, 'x00280008');
   const frames = framesText ? Number(framesText) : 1;
-  if (!Number.isInteger(frames) || frames < 1 || frames > MAX_FRAMES) throw new PixelError(`${file}: NumberOfFrames (0028,0008) is "${framesText}"`);
+  if (!Number.isInteger(frames) || frames < 1 || frames > MAX_FRAMES) throw fileError(file, `NumberOfFrames (0028,0008) is "${framesText.slice(0, 20)}", not a whole number from 1 to ${MAX_FRAMES}`);
   return { dataSet: ds, transferSyntax: parsed.transferSyntax, frames, file };
 }
 
-// ---- codecs, loaded once per thread ----
+// ---- codecs: modules loaded once per thread, a fresh decoder for every frame ----
 
+/** The embind decoder classes of Cornerstone's codec builds (CharLS, OpenJPEG, OpenJPH, libjpeg-turbo). */
 interface WasmDecoder {
   getEncodedBuffer(n: number): Uint8Array;
   decode(): void;
   getDecodedBuffer(): Uint8Array;
   getFrameInfo(): { width: number; height: number; bitsPerSample: number; componentCount: number; isSigned?: boolean };
+  /** Frees the decoder's WASM memory (embind objects are not garbage collected). */
+  delete(): void;
 }
-type CodecModule = Record<string, new () => WasmDecoder>;
+interface CodecModule {
+  HEAPU8: Uint8Array;
+  HEAPU32: Uint32Array;
+  /** Only some builds export it (CharLS does); it reads a thrown C++ exception's what(). */
+  getExceptionMessage?: (ptr: number) => string | [string, string];
+  [className: string]: unknown;
+}
 type Factory = (opts: Record<string, unknown>) => Promise<CodecModule>;
 
-const codecs = new Map<string, Promise<WasmDecoder>>();
-// Emscripten prints through these; OpenJPEG writes [INFO] lines that must not reach the CLI's JSON on stdout.
-const quiet = { print: () => {}, printErr: () => {} };
+interface Codec {
+  module: CodecModule;
+  /** What the library printed during the current decode (OpenJPEG and OpenJPH report failures only there). */
+  log: string[];
+}
 
-function wasmDecoder(pkg: string, className: string): Promise<WasmDecoder> {
-  let d = codecs.get(pkg);
-  if (!d) {
+const codecs = new Map<string, Promise<Codec>>();
+
+function codecModule(pkg: string): Promise<Codec> {
+  let c = codecs.get(pkg);
+  if (!c) {
     const factory = nodeRequire(pkg) as Factory | { default: Factory };
     const make = typeof factory === 'function' ? factory : factory.default;
-    d = make({ ...quiet }).then((m) => {
-      const C = m[className];
-      if (!C) throw new Error(`${pkg} has no ${className}`);
-      return new C();
-    });
-    codecs.set(pkg, d);
+    const log: string[] = [];
+    // Emscripten prints through these; OpenJPEG writes [INFO] lines that must not reach the CLI's JSON on stdout.
+    const note = (line: string): void => {
+      if (log.length < 50) log.push(String(line));
+    };
+    c = make({ print: note, printErr: note }).then((module) => ({ module, log }));
+    codecs.set(pkg, c);
   }
-  return d;
+  return c;
+}
+
+/**
+ * What a throw out of a codec means. CharLS's build exports getExceptionMessage; the libjpeg-turbo wrapper throws
+ * C string literals (`throw("reading header")`), so the thrown pointer addresses a char pointer; anything else is
+ * an exception object without a message, or a WebAssembly trap.
+ */
+function thrownReason(m: CodecModule, e: unknown): string {
+  if (typeof e === 'number') {
+    if (m.getExceptionMessage) {
+      try {
+        const msg = m.getExceptionMessage(e);
+        return (Array.isArray(msg) ? msg[1] || msg[0] : msg).trim();
+      } catch {
+        // fall through: not an exception object after all
+      }
+    }
+    const p = m.HEAPU32[e >>> 2];
+    if (p !== undefined && p > 0 && p < m.HEAPU8.length) {
+      let end = p;
+      while (end < m.HEAPU8.length && end - p < 200 && m.HEAPU8[end]! >= 0x20 && m.HEAPU8[end]! < 0x7f) end++;
+      if (end > p && (m.HEAPU8[end] === 0 || m.HEAPU8[end] === 0x0a)) return Buffer.from(m.HEAPU8.subarray(p, end)).toString('latin1').replace(/^[^A-Za-z0-9]+/, '').trim();
+    }
+    return `a C++ exception without a message (at WASM address ${e})`;
+  }
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+/** Lines a codec printed that report a failure rather than progress. */
+const failureLines = (log: string[]): string[] => log.filter((l) => /\[ERROR\]|error|decode failed/i.test(l)).map((l) => l.trim());
+
+/**
+ * One frame through a fresh decoder. A decoder instance keeps its frame info and output buffer between calls, and
+ * OpenJPEG's returns without an error when it fails, so a reused one handed a damaged frame reported the previous
+ * frame as decoded (the same holds for OpenJPH, see https://github.com/cornerstonejs/codecs/pull/76). A decoder
+ * that throws or traps may leave its module's heap in an unknown state, so the module is loaded again next time.
+ */
+async function decodeWithWasm(pkg: string, className: string, rejected: string, failed: string, data: Uint8Array, fail: (why: string) => PixelError): Promise<{ info: ReturnType<WasmDecoder['getFrameInfo']>; bytes: Uint8Array<ArrayBuffer> }> {
+  const codec = await codecModule(pkg);
+  const C = codec.module[className] as (new () => WasmDecoder) | undefined;
+  if (!C) throw new Error(`${pkg} has no ${className}`);
+  const decoder = new C();
+  codec.log.length = 0;
+  try {
+    decoder.getEncodedBuffer(data.length).set(data);
+    try {
+      decoder.decode();
+    } catch (e) {
+      codecs.delete(pkg);
+      const printed = failureLines(codec.log);
+      throw fail(`${rejected}: ${thrownReason(codec.module, e)}${printed.length ? ` (${printed.join('; ')})` : ''}`);
+    }
+    const printed = failureLines(codec.log);
+    if (printed.length) throw fail(`${failed}: ${printed.join('; ')}`);
+    // Copied out before the decoder (and the heap view) goes.
+    return { info: { ...decoder.getFrameInfo() }, bytes: decoder.getDecodedBuffer().slice() };
+  } finally {
+    decoder.delete();
+  }
 }
 
 interface JpegImageLike {
@@ -139,10 +219,10 @@ function frameFragments(src: PixelSource, frameIndex: number): Uint8Array {
   const ds = src.dataSet;
   const el = ds.elements.x7fe00010!;
   const fragments = el.fragments ?? [];
-  if (fragments.length === 0) throw new PixelError(`${src.file}: encapsulated pixel data has no fragments`);
+  if (fragments.length === 0) throw fileError(src.file, 'encapsulated pixel data has no fragments');
   const bot = el.basicOffsetTable ?? [];
   if (bot.length > 0) {
-    if (bot.length !== src.frames) throw new PixelError(`${src.file}: basic offset table lists ${bot.length} frames, NumberOfFrames says ${src.frames}`);
+    if (bot.length !== src.frames) throw fileError(src.file, `basic offset table lists ${bot.length} frames, NumberOfFrames says ${src.frames}`);
     return dicomParser.readEncapsulatedImageFrame(ds, el, frameIndex);
   }
   if (src.frames === 1) return dicomParser.readEncapsulatedPixelDataFromFragments(ds, el, 0, fragments.length);
@@ -152,19 +232,29 @@ function frameFragments(src: PixelSource, frameIndex: number): Uint8Array {
   return dicomParser.readEncapsulatedImageFrame(ds, el, frameIndex, table);
 }
 
-function decodeRle(src: PixelSource, data: Uint8Array, rows: number, columns: number, samples: number, bytesPerSample: number): Uint8Array {
+function decodeRle(data: Uint8Array, f: FrameLayout, fail: (why: string) => PixelError): Uint8Array {
   // PS3.5 Annex G: a 64-byte header of segment offsets, one PackBits segment per byte plane (most significant first).
-  if (data.length < 64) throw new PixelError(`${src.file}: RLE frame shorter than its 64-byte header`);
+  if (data.length < 64) throw fail(`RLE frame is ${data.length} bytes, shorter than its 64-byte header`);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const segments = view.getUint32(0, true);
-  const expected = samples * bytesPerSample;
-  if (segments !== expected) throw new PixelError(`${src.file}: RLE frame has ${segments} segments, expected ${expected}`);
-  const pixels = rows * columns;
-  const out = new Uint8Array(pixels * expected);
+  const bytesPerSample = Math.max(1, f.bitsAllocated >> 3);
+  const expected = f.samplesPerPixel * bytesPerSample;
+  if (segments > 15) throw fail(`RLE header lists ${segments} segments; at most 15 are allowed`);
+  if (segments !== expected) throw fail(`RLE frame has ${segments} segments, expected ${expected} (SamplesPerPixel × BitsAllocated / 8)`);
+  // Every offset is checked against the frame before anything is decoded.
+  const starts: number[] = [];
   for (let s = 0; s < segments; s++) {
     const start = view.getUint32(4 + 4 * s, true);
-    const end = s + 1 < segments ? view.getUint32(8 + 4 * s, true) : data.length;
-    if (start < 64 || start > end || end > data.length) throw new PixelError(`${src.file}: RLE segment ${s + 1} offset ${start} is outside the frame`);
+    if (start < 64) throw fail(`RLE segment ${s + 1} starts at byte ${start}, inside the 64-byte header`);
+    if (start >= data.length) throw fail(`RLE segment ${s + 1} starts at byte ${start}, past the end of the ${data.length}-byte frame`);
+    if (s > 0 && start <= starts[s - 1]!) throw fail(`RLE segment ${s + 1} starts at byte ${start}, not after segment ${s} (at byte ${starts[s - 1]})`);
+    starts.push(start);
+  }
+  const pixels = f.rows * f.columns;
+  const out = new Uint8Array(pixels * expected);
+  for (let s = 0; s < segments; s++) {
+    const start = starts[s]!;
+    const end = starts[s + 1] ?? data.length;
     const sample = Math.floor(s / bytesPerSample);
     const byte = bytesPerSample - 1 - (s % bytesPerSample); // little-endian position of this plane's byte
     const stride = expected;
@@ -180,7 +270,7 @@ function decodeRle(src: PixelSource, data: Uint8Array, rows: number, columns: nu
         for (let k = 0; k < 1 - h && n < pixels; k++, n++, o += stride) out[o] = v;
       }
     }
-    if (n < pixels) throw new PixelError(`${src.file}: RLE segment ${s + 1} decodes to ${n} of ${pixels} pixels`);
+    if (n < pixels) throw fail(`RLE segment ${s + 1} decodes to ${n} of ${pixels} pixels`);
   }
   return out;
 }
@@ -197,7 +287,7 @@ function typed(bytes: Uint8Array, bitsAllocated: number, signed: boolean): Store
   if (bitsAllocated === 8) return signed ? new Int8Array(b.buffer, b.byteOffset, n) : new Uint8Array(b.buffer, b.byteOffset, n);
   if (bitsAllocated === 16) return signed ? new Int16Array(b.buffer, b.byteOffset, n >> 1) : new Uint16Array(b.buffer, b.byteOffset, n >> 1);
   if (bitsAllocated === 32) return signed ? new Int32Array(b.buffer, b.byteOffset, n >> 2) : new Uint32Array(b.buffer, b.byteOffset, n >> 2);
-  throw new PixelError(`BitsAllocated ${bitsAllocated} is not supported for inference`);
+  throw new Error(`typed: BitsAllocated ${bitsAllocated} reached the sample view (decodeFrame admits 1, 8, 16 and 32)`);
 }
 
 function unpackBits(bytes: Uint8Array, count: number): Uint8Array {
@@ -210,7 +300,7 @@ function readPalette(ds: DataSet, file: string): DecodedFrame['palette'] {
   const lut = (c: 'x00281101' | 'x00281102' | 'x00281103', d: string): Float32Array => {
     const desc = ds.elements[c];
     const data = ds.elements[d];
-    if (!desc || !data) throw new PixelError(`${file}: PALETTE COLOR without its lookup table ${c}`);
+    if (!desc || !data) throw fileError(file, `PALETTE COLOR without its lookup table ${c}`);
     const entries = ds.uint16(c, 0) || 65536;
     const bits = ds.uint16(c, 2) ?? 16;
     const max = 2 ** bits - 1;
@@ -233,12 +323,12 @@ interface FrameLayout { rows: number; columns: number; samplesPerPixel: number; 
 function nativeFrame(src: PixelSource, frameIndex: number, f: FrameLayout): StoredSamples {
   const { dataSet: ds, file } = src;
   const el = ds.elements.x7fe00010!;
-  if (el.hadUndefinedLength) throw new PixelError(`${file}: native transfer syntax ${src.transferSyntax} but pixel data is encapsulated`);
+  if (el.hadUndefinedLength) throw fileError(file, `native transfer syntax ${src.transferSyntax} but pixel data is encapsulated`);
   const samples = f.rows * f.columns * f.samplesPerPixel;
   const bytesPerSample = f.bitsAllocated >> 3;
   const needed = f.bitsAllocated === 1 ? Math.ceil((src.frames * samples) / 8) : src.frames * samples * bytesPerSample;
   if (el.length < needed || el.dataOffset + needed > ds.byteArray.length) {
-    throw new PixelError(`${file}: pixel data holds ${el.length} bytes but ${src.frames} frame(s) of ${f.columns}×${f.rows}×${f.samplesPerPixel}×${f.bitsAllocated} bits need ${needed}`);
+    throw fileError(file, `pixel data holds ${el.length} bytes but ${src.frames} frame(s) of ${f.columns}×${f.rows}×${f.samplesPerPixel}×${f.bitsAllocated} bits need ${needed}`);
   }
   if (f.bitsAllocated === 1) {
     const bitStart = frameIndex * samples;
@@ -253,65 +343,112 @@ function nativeFrame(src: PixelSource, frameIndex: number, f: FrameLayout): Stor
   return typed(raw, f.bitsAllocated, f.signed);
 }
 
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : typeof e === 'string' ? e : JSON.stringify(e));
+
+type Family = 'baseline' | 'extended' | 'lossless' | 'jpeg-ls' | 'j2k' | 'htj2k';
+
+function familyOf(t: string): Family {
+  if (t === '1.2.840.10008.1.2.4.50') return 'baseline';
+  if (t === '1.2.840.10008.1.2.4.51') return 'extended';
+  if (t === '1.2.840.10008.1.2.4.57' || t === '1.2.840.10008.1.2.4.70') return 'lossless';
+  if (t === '1.2.840.10008.1.2.4.80' || t === '1.2.840.10008.1.2.4.81') return 'jpeg-ls';
+  if (t === '1.2.840.10008.1.2.4.90' || t === '1.2.840.10008.1.2.4.91') return 'j2k';
+  return 'htj2k';
+}
+
+const WASM: Partial<Record<Family, { pkg: string; cls: string; library: string; stream: string }>> = {
+  baseline: { pkg: '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs', cls: 'JPEGDecoder', library: 'libjpeg-turbo', stream: 'JPEG stream' },
+  'jpeg-ls': { pkg: '@cornerstonejs/codec-charls/decodewasmjs', cls: 'JpegLSDecoder', library: 'CharLS', stream: 'JPEG-LS stream' },
+  j2k: { pkg: '@cornerstonejs/codec-openjpeg/decodewasmjs', cls: 'J2KDecoder', library: 'OpenJPEG', stream: 'JPEG 2000 codestream' },
+  htj2k: { pkg: '@cornerstonejs/codec-openjph/wasmjs', cls: 'HTJ2KDecoder', library: 'OpenJPH', stream: 'HTJ2K codestream' },
+};
+
+/** A decoder's output must be exactly the frame the header describes, or it is not this frame. */
+function checkDecodedLength(length: number, bytesPerSample: number, f: FrameLayout, fail: (why: string) => PixelError): void {
+  const want = f.rows * f.columns * f.samplesPerPixel * bytesPerSample;
+  if (length !== want) {
+    throw fail(`decodes to ${length} bytes, but ${f.columns}×${f.rows}×${f.samplesPerPixel} samples of ${bytesPerSample} byte(s) are ${want}`);
+  }
+}
+
 /**
  * An encapsulated frame through its codec, always interleaved. `photometric` is what the samples now are:
  * libjpeg-turbo turns baseline YCbCr into RGB, and JPEG 2000 / HTJ2K undo their multi-component transform.
+ * The stream's own headers are checked against the DICOM header first (codestream.ts), and what the codec
+ * returns is checked again: dimensions, components, bit depth and byte length.
  */
 async function encapsulatedFrame(src: PixelSource, frameIndex: number, f: FrameLayout, photometric: string): Promise<{ samples: StoredSamples; photometric: string }> {
   const { file, transferSyntax: t } = src;
-  if (!(t in ENCAPSULATED_SYNTAXES)) throw new PixelError(`${file}: transfer syntax ${t} cannot be decoded; convert it with dcmconv or gdcmconv`);
-  const data = frameFragments(src, frameIndex);
-  if (t === '1.2.840.10008.1.2.5') {
-    return { samples: typed(decodeRle(src, data, f.rows, f.columns, f.samplesPerPixel, Math.max(1, f.bitsAllocated >> 3)), f.bitsAllocated, f.signed), photometric };
+  if (!(t in ENCAPSULATED_SYNTAXES)) throw fileError(file, `transfer syntax ${t} cannot be decoded; convert it with dcmconv or gdcmconv`);
+  const fail = (why: string): PixelError => frameError(file, frameIndex, why);
+  let data: Uint8Array;
+  try {
+    data = frameFragments(src, frameIndex);
+  } catch (e) {
+    if (e instanceof PixelError) throw e;
+    throw fail(`its fragments cannot be read (${errorText(e)}); the file is damaged`);
   }
-  if (t === '1.2.840.10008.1.2.4.57' || t === '1.2.840.10008.1.2.4.70') {
+  if (t === '1.2.840.10008.1.2.5') {
+    return { samples: typed(decodeRle(data, f, fail), f.bitsAllocated, f.signed), photometric };
+  }
+  const family = familyOf(t);
+  const expect: FrameExpectation = { rows: f.rows, columns: f.columns, samplesPerPixel: f.samplesPerPixel, bitsAllocated: f.bitsAllocated };
+  const wrong = family === 'j2k' || family === 'htj2k'
+    ? checkJ2kCodestream(data, family === 'j2k' ? 'JPEG 2000' : 'HTJ2K', expect)
+    : checkJpegStream(data, family, expect);
+  if (wrong) throw fail(wrong);
+  if (family === 'lossless') {
     const Decoder = await losslessClass();
     const copy = copyBytes(data);
-    const out = new Decoder().decode(copy.buffer, 0, copy.length, f.bitsAllocated <= 8 ? 1 : 2);
-    return { samples: typed(new Uint8Array(out.buffer, out.byteOffset, out.byteLength), f.bitsAllocated <= 8 ? 8 : 16, f.signed), photometric };
+    const bytesPerSample = f.bitsAllocated <= 8 ? 1 : 2;
+    let out: ArrayBufferView;
+    try {
+      out = new Decoder().decode(copy.buffer, 0, copy.length, bytesPerSample);
+    } catch (e) {
+      throw fail(`the JPEG lossless decoder rejected the stream: ${errorText(e)}`);
+    }
+    checkDecodedLength(out.byteLength, bytesPerSample, f, fail);
+    return { samples: typed(new Uint8Array(out.buffer, out.byteOffset, out.byteLength), bytesPerSample * 8, f.signed), photometric };
   }
-  if (t === '1.2.840.10008.1.2.4.51') {
+  if (family === 'extended') {
     const J = await jpegImageClass();
     const j = new J();
-    j.parse(data);
-    j.colorTransform = false;
-    const samples = f.bitsAllocated <= 8 ? j.getData(f.columns, f.rows) : j.getData16(f.columns, f.rows);
+    let samples: Uint8Array | Uint16Array;
+    try {
+      j.parse(data);
+      j.colorTransform = false;
+      samples = f.bitsAllocated <= 8 ? j.getData(f.columns, f.rows) : j.getData16(f.columns, f.rows);
+    } catch (e) {
+      throw fail(`the 12-bit JPEG decoder rejected the stream: ${errorText(e)}`);
+    }
+    checkDecodedLength(samples.byteLength, samples.BYTES_PER_ELEMENT, f, fail);
     return { samples: f.signed && samples instanceof Uint16Array ? new Int16Array(samples.buffer, samples.byteOffset, samples.length) : samples, photometric };
   }
-  const [pkg, cls] =
-    t === '1.2.840.10008.1.2.4.50' ? ['@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs', 'JPEGDecoder']
-    : t === '1.2.840.10008.1.2.4.80' || t === '1.2.840.10008.1.2.4.81' ? ['@cornerstonejs/codec-charls/decodewasmjs', 'JpegLSDecoder']
-    : t === '1.2.840.10008.1.2.4.90' || t === '1.2.840.10008.1.2.4.91' ? ['@cornerstonejs/codec-openjpeg/decodewasmjs', 'J2KDecoder']
-    : ['@cornerstonejs/codec-openjph/wasmjs', 'HTJ2KDecoder'];
-  const decoder = await wasmDecoder(pkg, cls);
-  decoder.getEncodedBuffer(data.length).set(data);
-  try {
-    decoder.decode();
-  } catch (e) {
-    throw new PixelError(`${file}: ${ENCAPSULATED_SYNTAXES[t]} frame ${frameIndex + 1} does not decode (${typeof e === 'number' ? `codec error ${e}` : String(e)})`);
-  }
-  const info = decoder.getFrameInfo();
-  if (info.width !== f.columns || info.height !== f.rows) {
-    throw new PixelError(`${file}: frame ${frameIndex + 1} decodes to ${info.width}×${info.height}, header says ${f.columns}×${f.rows}`);
-  }
-  const samples = typed(decoder.getDecodedBuffer().slice(), info.bitsPerSample > 8 ? 16 : 8, f.signed || info.isSigned === true);
-  const converted = (t === '1.2.840.10008.1.2.4.50' && f.samplesPerPixel === 3) || photometric === 'YBR_RCT' || photometric === 'YBR_ICT';
+  const w = WASM[family]!;
+  const { info, bytes } = await decodeWithWasm(w.pkg, w.cls, `${w.library} rejected the ${w.stream}`, `${w.library} could not decode the ${w.stream}`, data, fail);
+  if (info.width !== f.columns || info.height !== f.rows) throw fail(`${w.library} decoded ${info.width}×${info.height}, but the header says ${f.columns}×${f.rows}`);
+  if (info.componentCount !== f.samplesPerPixel) throw fail(`${w.library} decoded ${info.componentCount} components, but SamplesPerPixel is ${f.samplesPerPixel}`);
+  if (info.bitsPerSample < 1 || info.bitsPerSample > f.bitsAllocated) throw fail(`${w.library} decoded ${info.bitsPerSample}-bit samples, but BitsAllocated is ${f.bitsAllocated}`);
+  const bytesPerSample = info.bitsPerSample > 8 ? 2 : 1;
+  checkDecodedLength(bytes.length, bytesPerSample, f, fail);
+  const samples = typed(bytes, bytesPerSample * 8, f.signed || info.isSigned === true);
+  const converted = (family === 'baseline' && f.samplesPerPixel === 3) || photometric === 'YBR_RCT' || photometric === 'YBR_ICT';
   return { samples, photometric: converted ? 'RGB' : photometric };
 }
 
 /** Decodes one frame (0-based) of an opened file into stored sample values. */
 export async function decodeFrame(src: PixelSource, frameIndex: number): Promise<DecodedFrame> {
   const { dataSet: ds, file } = src;
-  if (frameIndex < 0 || frameIndex >= src.frames) throw new PixelError(`${file}: frame ${frameIndex + 1} is outside 1..${src.frames}`);
+  if (frameIndex < 0 || frameIndex >= src.frames) throw fileError(file, `frame ${frameIndex + 1} is outside 1..${src.frames}`);
   const rows = us(ds, 'x00280010') ?? 0;
   const columns = us(ds, 'x00280011') ?? 0;
   const samplesPerPixel = us(ds, 'x00280002') ?? 1;
   const bitsAllocated = us(ds, 'x00280100') ?? 0;
   const bitsStored = us(ds, 'x00280101') ?? bitsAllocated;
   const signed = us(ds, 'x00280103') === 1;
-  if (rows === 0 || columns === 0) throw new PixelError(`${file}: Rows (0028,0010) or Columns (0028,0011) is missing or zero`);
-  if (![1, 3].includes(samplesPerPixel)) throw new PixelError(`${file}: SamplesPerPixel (0028,0002) is ${samplesPerPixel}; expected 1 or 3`);
-  if (![1, 8, 16, 32].includes(bitsAllocated)) throw new PixelError(`${file}: BitsAllocated (0028,0100) is ${bitsAllocated}; expected 1, 8, 16 or 32`);
+  if (rows === 0 || columns === 0) throw fileError(file, `Rows (0028,0010) or Columns (0028,0011) is missing or zero`);
+  if (![1, 3].includes(samplesPerPixel)) throw fileError(file, `SamplesPerPixel (0028,0002) is ${samplesPerPixel}; expected 1 or 3`);
+  if (![1, 8, 16, 32].includes(bitsAllocated)) throw fileError(file, `BitsAllocated (0028,0100) is ${bitsAllocated}; expected 1, 8, 16 or 32`);
   const layout = { rows, columns, samplesPerPixel, bitsAllocated, signed };
   const stored = text(ds, 'x00280004').toUpperCase() || 'MONOCHROME2';
   const decoded = UNCOMPRESSED.has(src.transferSyntax)
@@ -322,7 +459,7 @@ export async function decodeFrame(src: PixelSource, frameIndex: number): Promise
 
   const pixels = rows * columns;
   const expected = pixels * samplesPerPixel;
-  if (samples.length < expected) throw new PixelError(`${file}: frame ${frameIndex + 1} decodes to ${samples.length} samples, expected ${expected}`);
+  if (samples.length < expected) throw frameError(file, frameIndex, `decodes to ${samples.length} samples, expected ${expected}`);
   if (samples.length > expected) samples = samples.subarray(0, expected);
   // Native colour with PlanarConfiguration 1 is stored plane by plane; codecs already hand back interleaved samples.
   if (samplesPerPixel === 3 && UNCOMPRESSED.has(src.transferSyntax) && us(ds, 'x00280006') === 1) samples = interleave(samples, pixels);
