@@ -123,12 +123,14 @@ export function parseDicomFile(filePath: string, opts: { wholeFile?: boolean; ma
       const ts = ds ? (ds.string('x00020010') ?? rawSyntax ?? TS.implicitLE).replace(/\0/g, '').trim() : '';
       if (ds && ts === TS.deflatedLE && !whole) failure = 'deflated data set needs the whole file';
       const pixel = ds?.elements.x7fe00010;
-      const overrun = ds ? firstOverrun(ds, bytes.length) : undefined;
+      // Offsets of a deflated file are into the inflated data set (ds.byteArray), not into the file.
+      const overrun = ds ? firstOverrun(ds, ds.byteArray.length) : undefined;
       const complete = ds !== undefined && failure === undefined && (pixel !== undefined || whole) && overrun === undefined;
       if (complete && ds) {
         return { dataSet: ds, bytes: ds.byteArray, transferSyntax: ts, fileSize: size, pixelDataComplete: pixelComplete(fd, ds, size, ts) };
       }
       if (whole) {
+        if (overrun && ts === TS.deflatedLE) return { rejected: `deflated data set ends at inflated byte ${ds!.byteArray.length}, inside element ${overrun}; the file is damaged or incomplete: copy it again from its source` };
         if (overrun) return { rejected: `truncated at byte ${size}: element ${overrun} runs past the end of the file` };
         return { rejected: `malformed DICOM (${failure ?? 'data set could not be parsed'}); the file is damaged or incomplete: copy it again from its source` };
       }
