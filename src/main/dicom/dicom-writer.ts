@@ -2,9 +2,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import dcmjs from 'dcmjs';
 import dicomParser from 'dicom-parser';
+import { LightboxError } from '../../shared/contract.ts';
+import { inflateDeflatedFile } from './header.ts';
 
 const { DicomDict, DicomMetaDictionary } = dcmjs.data;
 
@@ -76,23 +77,16 @@ export function pixelModule(p: PixelModule): NaturalDataset {
   return ds;
 }
 
-const MAX_INFLATED = 1024 * 1024 * 1024;
-
 /**
- * Re-encodes a deflated Part 10 file as explicit VR little endian: the inflated data set (bounded at 1 GB, so a
- * hostile file cannot exhaust memory) behind a new file meta header naming the new syntax.
+ * Re-encodes a deflated Part 10 file as explicit VR little endian: the inflated data set behind a new file meta
+ * header naming the new syntax. Inflation is bounded as for reading (no further than the header accounts for), so
+ * a hostile file cannot exhaust memory.
  */
 export function inflateDataSet(file: Buffer): Buffer {
-  const meta = dicomParser.readPart10Header(file);
-  const metaEnd = Math.max(...Object.values(meta.elements).map((e) => e.dataOffset + e.length));
-  let body: Buffer;
-  try {
-    body = zlib.inflateRawSync(file.subarray(metaEnd), { maxOutputLength: MAX_INFLATED });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new Error('deflated data set inflates past 1 GB; refusing it');
-    throw new Error(`deflated data set cannot be inflated (${(e as Error).message})`);
-  }
+  const inflated = inflateDeflatedFile(file);
+  if ('refused' in inflated) throw new LightboxError('io', inflated.refused);
+  const meta = dicomParser.readPart10Header(Buffer.from(inflated.meta));
   const header = fileMeta(meta.string('x00020002'), meta.string('x00020003'), EXPLICIT_LE);
   header.dict = {};
-  return Buffer.concat([Buffer.from(header.write()), body]);
+  return Buffer.concat([Buffer.from(header.write()), inflated.body]);
 }

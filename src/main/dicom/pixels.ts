@@ -9,7 +9,7 @@ import dicomParser from 'dicom-parser';
 import { LightboxError } from '../../shared/contract.ts';
 import { checkJ2kCodestream, checkJpegStream } from './codestream.ts';
 import type { FrameExpectation } from './codestream.ts';
-import { MAX_FRAMES, TS, UNCOMPRESSED, num, parseDicomFile, text, us } from './header.ts';
+import { MAX_FRAMES, TS, UNCOMPRESSED, decodedSizeRefusal, num, parseDicomFile, text, us } from './header.ts';
 
 // Named so it does not collide with the `require` shim electron-vite adds to ESM bundles.
 const nodeRequire = createRequire(import.meta.url);
@@ -83,6 +83,9 @@ export function openPixelSource(file: string): PixelSource {
   const framesText = text(ds, 'x00280008');
   const frames = framesText ? Number(framesText) : 1;
   if (!Number.isInteger(frames) || frames < 1 || frames > MAX_FRAMES) throw fileError(file, `NumberOfFrames (0028,0008) is "${framesText.slice(0, 20)}", not a whole number from 1 to ${MAX_FRAMES}`);
+  // Bounded before anything is decoded: the header alone says how large the pixels will be.
+  const tooLarge = decodedSizeRefusal(us(ds, 'x00280010') ?? 0, us(ds, 'x00280011') ?? 0, frames, us(ds, 'x00280002') ?? 1, us(ds, 'x00280100') ?? 0);
+  if (tooLarge) throw fileError(file, tooLarge);
   return { dataSet: ds, transferSyntax: parsed.transferSyntax, frames, file };
 }
 
