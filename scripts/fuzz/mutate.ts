@@ -186,9 +186,10 @@ export function uniquify(src: Buffer, index: number): Buffer {
   if (at === undefined) return b;
   const len = b.readUInt16LE(at + 6);
   const value = b.toString('latin1', at + 8, at + 8 + len).replace(/\0+$/, '');
-  const tail = `.${index + 1}`;
-  if (value.length <= tail.length + 2) return b;
-  b.write(value.slice(0, value.length - tail.length) + tail, at + 8, 'latin1');
+  // A UID of the same length under 2.25 whose last component is the index (no leading zero, never "..").
+  const digits = value.length - 5;
+  if (digits < 2) return b;
+  b.write(`2.25.${String(index + 1).padStart(digits, '1').slice(-digits)}`, at + 8, 'latin1');
   return b;
 }
 
