@@ -9,7 +9,8 @@ import { pixelModule, uidFrom, writeDicom } from '../../src/main/dicom/dicom-wri
 import dicomParser from 'dicom-parser';
 import { scanElements } from '../../src/main/dicom/element-scan.ts';
 import type { ElementSyntax } from '../../src/main/dicom/element-scan.ts';
-import { MAX_FRAME_BYTES, MAX_INSTANCE_BYTES, TS, readHeader } from '../../src/main/dicom/header.ts';
+import { MAX_FRAME_BYTES, MAX_INSTANCE_BYTES, TS } from '../../src/main/dicom/header.ts';
+import { readHeader } from '../../src/main/dicom/read-header.ts';
 import { decodeFrame, openPixelSource } from '../../src/main/dicom/pixels.ts';
 import { deflateBomb, element, elementFlood, encapsulated, frameOf, part10Meta, smallImageHeader } from '../fixtures/hostile.ts';
 import { SIZE, pattern16 } from '../fixtures/make-fixtures.ts';

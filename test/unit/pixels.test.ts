@@ -4,7 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, isColour, modalityValues, openPixelSource, rgbValues } from '../../src/main/dicom/pixels.ts';
+import { decodeFrame, openPixelSource } from '../../src/main/dicom/pixels.ts';
+import { isColour, modalityValues, rgbValues } from '../../src/main/dicom/pixel-values.ts';
 import { FIXTURE_DIR, fixtures, tempDir } from '../helpers.ts';
 
 const work = tempDir('lightbox-pixels-');

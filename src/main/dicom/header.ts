@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import dicomParser from 'dicom-parser';
 import type { InstanceRecord } from '../project/project-store.ts';
+import { text, us } from './attributes.ts';
 import { LONG_VRS, scanElements } from './element-scan.ts';
 import type { ElementSyntax } from './element-scan.ts';
 
@@ -17,7 +18,7 @@ export const TS = {
 export const UNCOMPRESSED = new Set<string>([TS.implicitLE, TS.explicitLE, TS.deflatedLE, TS.explicitBE]);
 
 /** SOP classes that are not instances to index (a DICOMDIR is an index of other files). */
-const DIRECTORY_SOP_CLASS = '1.2.840.10008.1.3.10';
+export const DIRECTORY_SOP_CLASS = '1.2.840.10008.1.3.10';
 
 /** Header chunk sizes tried in turn; a header that does not end within the last is rejected. */
 const CHUNKS = [16 * 1024, 512 * 1024, 16 * 1024 * 1024, 64 * 1024 * 1024];
@@ -347,141 +348,4 @@ function pixelComplete(fd: number, ds: DataSet, size: number, ts: string, inflat
   const buf = Buffer.alloc(tail);
   fs.readSync(fd, buf, 0, tail, size - tail);
   return buf.indexOf(Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0])) >= 0;
-}
-
-// ---- attribute extraction ----
-
-const decoders = new Map<string, InstanceType<typeof TextDecoder>>();
-function decoderFor(charset: string): InstanceType<typeof TextDecoder> {
-  // The first value of Specific Character Set names the default repertoire; UTF-8 and Latin-1 cover most archives.
-  const label = /ISO_IR 192/.test(charset) ? 'utf-8' : /GB18030/.test(charset) ? 'gb18030' : /ISO_IR 100|^$/.test(charset) ? 'latin1' : 'latin1';
-  let d = decoders.get(label);
-  if (!d) decoders.set(label, (d = new TextDecoder(label)));
-  return d;
-}
-
-export function text(ds: DataSet, tag: string, charset = ''): string {
-  const el = ds.elements[tag];
-  if (!el || el.length === 0 || el.length === 0xffffffff) return '';
-  const end = Math.min(ds.byteArray.length, el.dataOffset + el.length);
-  const bytes = ds.byteArray.subarray(el.dataOffset, end);
-  return decoderFor(charset).decode(bytes).replace(/[\0 ]+$/, '').trim();
-}
-
-function uid(ds: DataSet, tag: string): string {
-  return text(ds, tag).replace(/\0/g, '').trim();
-}
-
-/** The first value of a decimal/integer string element, or null. */
-export function num(ds: DataSet, tag: string): number | null {
-  const s = text(ds, tag);
-  if (!s) return null;
-  const n = Number(s.split('\\')[0]);
-  return Number.isFinite(n) ? n : null;
-}
-
-/** An unsigned short element's first value, or null when absent or short. */
-export function us(ds: DataSet, tag: string): number | null {
-  const el = ds.elements[tag];
-  if (!el || el.length < 2 || el.dataOffset + 2 > ds.byteArray.length) return null;
-  return ds.uint16(tag) ?? null;
-}
-
-const UID_RE = /^[0-9]+(\.[0-9]+)*$/;
-
-function personName(s: string): string {
-  // Keep the alphabetic group only; ideographic/phonetic groups follow '='.
-  return (s.split('=')[0] ?? '').trim();
-}
-
-/** Reads one file's header into an index record, or says why it is not one. */
-export function readHeader(filePath: string): HeaderResult {
-  const parsed = parseDicomFile(filePath);
-  if ('notDicom' in parsed) return { kind: 'not-dicom', why: parsed.notDicom };
-  if ('rejected' in parsed) return { kind: 'rejected', reason: parsed.rejected };
-  const ds = parsed.dataSet;
-  const charset = text(ds, 'x00080005');
-  const sopClass = uid(ds, 'x00080016') || uid(ds, 'x00020002');
-  if (sopClass === DIRECTORY_SOP_CLASS) return { kind: 'not-dicom', why: 'DICOMDIR' };
-  const sopUid = uid(ds, 'x00080018') || uid(ds, 'x00020003');
-  const studyUid = uid(ds, 'x0020000d');
-  const seriesUid = uid(ds, 'x0020000e');
-  const required: [string, string, string][] = [
-    [sopUid, 'SOPInstanceUID', '(0008,0018)'],
-    [studyUid, 'StudyInstanceUID', '(0020,000D)'],
-    [seriesUid, 'SeriesInstanceUID', '(0020,000E)'],
-  ];
-  for (const [v, name, tag] of required) {
-    if (!v) return { kind: 'rejected', reason: `missing ${name} ${tag}; the file cannot be placed in a study` };
-    if (v.length > 64 || !UID_RE.test(v)) return { kind: 'rejected', reason: `${name} ${tag} is not a valid UID ("${v.slice(0, 70)}")` };
-  }
-  const ts = parsed.transferSyntax;
-  const rows = us(ds, 'x00280010');
-  const columns = us(ds, 'x00280011');
-  const bitsAllocated = us(ds, 'x00280100');
-  const samples = us(ds, 'x00280002') ?? 1;
-  const framesText = text(ds, 'x00280008');
-  let frames = 1;
-  if (framesText) {
-    frames = Number(framesText);
-    if (!Number.isInteger(frames) || frames < 1 || frames > MAX_FRAMES) {
-      return { kind: 'rejected', reason: `NumberOfFrames (0028,0008) is "${framesText.slice(0, 20)}", not a whole number from 1 to ${MAX_FRAMES}` };
-    }
-  }
-  const pixel = ds.elements.x7fe00010;
-  const isImage = pixel !== undefined && (rows ?? 0) > 0 && (columns ?? 0) > 0;
-  if (pixel && !isImage) return { kind: 'rejected', reason: 'has pixel data but Rows (0028,0010) or Columns (0028,0011) is missing or zero' };
-  if (isImage) {
-    if (!parsed.pixelDataComplete) {
-      return { kind: 'rejected', reason: `truncated at byte ${parsed.fileSize}: pixel data incomplete` };
-    }
-    if (!bitsAllocated || ![1, 8, 16, 32, 64].includes(bitsAllocated)) {
-      return { kind: 'rejected', reason: `BitsAllocated (0028,0100) is ${bitsAllocated ?? 'missing'}; expected 1, 8, 16, 32 or 64` };
-    }
-    const tooLarge = decodedSizeRefusal(rows!, columns!, frames, samples, bitsAllocated);
-    if (tooLarge) return { kind: 'rejected', reason: tooLarge };
-    const pixels = rows! * columns! * frames * samples;
-    if (UNCOMPRESSED.has(ts) && ts !== TS.deflatedLE && pixel.length !== 0xffffffff) {
-      const needed = Math.ceil((pixels * bitsAllocated) / 8);
-      if (pixel.length < needed) {
-        return { kind: 'rejected', reason: `pixel data holds ${pixel.length} bytes but Rows×Columns×Frames×SamplesPerPixel×BitsAllocated needs ${needed}` };
-      }
-    }
-  }
-  const record: InstanceRecord = {
-    patient: {
-      patientId: text(ds, 'x00100020', charset),
-      name: personName(text(ds, 'x00100010', charset)),
-      birthDate: text(ds, 'x00100030'),
-      sex: text(ds, 'x00100040'),
-    },
-    study: {
-      studyUid,
-      date: text(ds, 'x00080020'),
-      time: text(ds, 'x00080030'),
-      description: text(ds, 'x00081030', charset),
-      accession: text(ds, 'x00080050', charset),
-      studyId: text(ds, 'x00200010', charset),
-    },
-    series: {
-      seriesUid,
-      modality: text(ds, 'x00080060'),
-      bodyPart: text(ds, 'x00180015', charset),
-      description: text(ds, 'x0008103e', charset),
-      seriesNumber: num(ds, 'x00200011'),
-    },
-    instance: {
-      sopUid,
-      sopClass,
-      instanceNumber: num(ds, 'x00200013'),
-      rows,
-      columns,
-      frames: isImage ? frames : 0,
-      bitsAllocated,
-      photometric: text(ds, 'x00280004'),
-      transferSyntax: ts,
-      isImage,
-    },
-  };
-  return { kind: 'dicom', record };
 }

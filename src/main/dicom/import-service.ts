@@ -7,7 +7,7 @@ import { LightboxError } from '../../shared/contract.ts';
 import { checkExistingFolder } from '../fs-guard.ts';
 import type { ImportSummary, JobProgress, RejectedFile } from '../../shared/contract.ts';
 import type { FileOutcome, FileStat, ProjectStore } from '../project/project-store.ts';
-import { readHeader } from './header.ts';
+import { readHeader } from './read-header.ts';
 
 export interface ImportOptions {
   signal?: AbortSignal;

@@ -2,17 +2,13 @@
 // of libjpeg-turbo, CharLS, OpenJPEG and OpenJPH, its JPEG lossless decoder and its 12-bit JPEG decoder), so what
 // the model sees is what the clinician sees. Files are hostile input: every size is checked before it is trusted,
 // and every failure names the file, the frame and what is wrong.
-import path from 'node:path';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import dicomParser from 'dicom-parser';
 import { LightboxError } from '../../shared/contract.ts';
+import { decodeWithWasm, jpegImageClass, losslessClass } from './codec-wasm.ts';
 import { checkJ2kCodestream, checkJpegStream } from './codestream.ts';
 import type { FrameExpectation } from './codestream.ts';
-import { MAX_FRAMES, TS, UNCOMPRESSED, decodedSizeRefusal, num, parseDicomFile, text, us } from './header.ts';
-
-// Named so it does not collide with the `require` shim electron-vite adds to ESM bundles.
-const nodeRequire = createRequire(import.meta.url);
+import { num, text, us } from './attributes.ts';
+import { MAX_FRAMES, TS, UNCOMPRESSED, decodedSizeRefusal, parseDicomFile } from './header.ts';
 
 type DataSet = dicomParser.DataSet;
 export type StoredSamples = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array;
@@ -92,130 +88,6 @@ export function openPixelSource(file: string): PixelSource {
 // ---- codecs: modules loaded once per thread, a fresh decoder for every frame ----
 
 /** The embind decoder classes of Cornerstone's codec builds (CharLS, OpenJPEG, OpenJPH, libjpeg-turbo). */
-interface WasmDecoder {
-  getEncodedBuffer(n: number): Uint8Array;
-  decode(): void;
-  getDecodedBuffer(): Uint8Array;
-  getFrameInfo(): { width: number; height: number; bitsPerSample: number; componentCount: number; isSigned?: boolean };
-  /** Frees the decoder's WASM memory (embind objects are not garbage collected). */
-  delete(): void;
-}
-interface CodecModule {
-  HEAPU8: Uint8Array;
-  HEAPU32: Uint32Array;
-  /** Only some builds export it (CharLS does); it reads a thrown C++ exception's what(). */
-  getExceptionMessage?: (ptr: number) => string | [string, string];
-  [className: string]: unknown;
-}
-type Factory = (opts: Record<string, unknown>) => Promise<CodecModule>;
-
-interface Codec {
-  module: CodecModule;
-  /** What the library printed during the current decode (OpenJPEG and OpenJPH report failures only there). */
-  log: string[];
-}
-
-const codecs = new Map<string, Promise<Codec>>();
-
-function codecModule(pkg: string): Promise<Codec> {
-  let c = codecs.get(pkg);
-  if (!c) {
-    const factory = nodeRequire(pkg) as Factory | { default: Factory };
-    const make = typeof factory === 'function' ? factory : factory.default;
-    const log: string[] = [];
-    // Emscripten prints through these; OpenJPEG writes [INFO] lines that must not reach the CLI's JSON on stdout.
-    const note = (line: string): void => {
-      if (log.length < 50) log.push(String(line));
-    };
-    c = make({ print: note, printErr: note }).then((module) => ({ module, log }));
-    codecs.set(pkg, c);
-  }
-  return c;
-}
-
-/**
- * What a throw out of a codec means. CharLS's build exports getExceptionMessage; the libjpeg-turbo wrapper throws
- * C string literals (`throw("reading header")`), so the thrown pointer addresses a char pointer; anything else is
- * an exception object without a message, or a WebAssembly trap.
- */
-function thrownReason(m: CodecModule, e: unknown): string {
-  if (typeof e === 'number') {
-    if (m.getExceptionMessage) {
-      try {
-        const msg = m.getExceptionMessage(e);
-        return (Array.isArray(msg) ? msg[1] || msg[0] : msg).trim();
-      } catch {
-        // fall through: not an exception object after all
-      }
-    }
-    const p = m.HEAPU32[e >>> 2];
-    if (p !== undefined && p > 0 && p < m.HEAPU8.length) {
-      let end = p;
-      while (end < m.HEAPU8.length && end - p < 200 && m.HEAPU8[end]! >= 0x20 && m.HEAPU8[end]! < 0x7f) end++;
-      if (end > p && (m.HEAPU8[end] === 0 || m.HEAPU8[end] === 0x0a)) return Buffer.from(m.HEAPU8.subarray(p, end)).toString('latin1').replace(/^[^A-Za-z0-9]+/, '').trim();
-    }
-    return `a C++ exception without a message (at WASM address ${e})`;
-  }
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-}
-
-/** Lines a codec printed that report a failure rather than progress. */
-const failureLines = (log: string[]): string[] => log.filter((l) => /\[ERROR\]|error|decode failed/i.test(l)).map((l) => l.trim());
-
-/**
- * One frame through a fresh decoder. A decoder instance keeps its frame info and output buffer between calls, and
- * OpenJPEG's returns without an error when it fails, so a reused one handed a damaged frame reported the previous
- * frame as decoded (the same holds for OpenJPH, see https://github.com/cornerstonejs/codecs/pull/76). A decoder
- * that throws or traps may leave its module's heap in an unknown state, so the module is loaded again next time.
- */
-async function decodeWithWasm(pkg: string, className: string, rejected: string, failed: string, data: Uint8Array, fail: (why: string) => PixelError): Promise<{ info: ReturnType<WasmDecoder['getFrameInfo']>; bytes: Uint8Array<ArrayBuffer> }> {
-  const codec = await codecModule(pkg);
-  const C = codec.module[className] as (new () => WasmDecoder) | undefined;
-  if (!C) throw new Error(`${pkg} has no ${className}`);
-  const decoder = new C();
-  codec.log.length = 0;
-  try {
-    decoder.getEncodedBuffer(data.length).set(data);
-    try {
-      decoder.decode();
-    } catch (e) {
-      codecs.delete(pkg);
-      const printed = failureLines(codec.log);
-      throw fail(`${rejected}: ${thrownReason(codec.module, e)}${printed.length ? ` (${printed.join('; ')})` : ''}`);
-    }
-    const printed = failureLines(codec.log);
-    if (printed.length) throw fail(`${failed}: ${printed.join('; ')}`);
-    // Copied out before the decoder (and the heap view) goes.
-    return { info: { ...decoder.getFrameInfo() }, bytes: decoder.getDecodedBuffer().slice() };
-  } finally {
-    decoder.delete();
-  }
-}
-
-interface JpegImageLike {
-  parse(data: Uint8Array): void;
-  colorTransform: boolean;
-  getData(w: number, h: number): Uint8Array;
-  getData16(w: number, h: number): Uint16Array;
-}
-let jpegImage: Promise<new () => JpegImageLike> | undefined;
-/** The 12-bit JPEG decoder the viewer's loader uses for 1.2.840.10008.1.2.4.51 (not in the package's exports map). */
-function jpegImageClass(): Promise<new () => JpegImageLike> {
-  jpegImage ??= (async () => {
-    const dir = path.dirname(nodeRequire.resolve('@cornerstonejs/dicom-image-loader/package.json'));
-    const mod = (await import(pathToFileURL(path.join(dir, 'dist/esm/codecs/jpeg.js')).href)) as { default: new () => JpegImageLike };
-    return mod.default;
-  })();
-  return jpegImage;
-}
-
-interface LosslessDecoder { decode(buf: ArrayBuffer, offset: number, length: number, bytesPerSample: number): ArrayBufferView }
-let lossless: Promise<new () => LosslessDecoder> | undefined;
-function losslessClass(): Promise<new () => LosslessDecoder> {
-  lossless ??= import('@cornerstonejs/jpeg-lossless-decoder-js').then((m) => (m as unknown as { Decoder: new () => LosslessDecoder }).Decoder);
-  return lossless;
-}
-
 // ---- frame extraction ----
 
 function frameFragments(src: PixelSource, frameIndex: number): Uint8Array {
@@ -494,72 +366,4 @@ function interleave(planar: StoredSamples, pixels: number): StoredSamples {
     out[3 * i + 2] = planar[2 * pixels + i]!;
   }
   return out;
-}
-
-/**
- * Modality values of a greyscale frame: stored values masked to BitsStored (sign-extended when signed), then
- * the modality LUT (Rescale Slope/Intercept).
- */
-export function modalityValues(f: DecodedFrame): Float32Array {
-  const n = f.rows * f.columns;
-  const s = f.samples;
-  // Native conversion first (fast, and keeps the loops below monomorphic on Float32Array).
-  const out = new Float32Array(s.length === n ? s : s.subarray(0, n));
-  const bits = f.bitsStored;
-  if (!(s instanceof Float32Array) && f.bitsAllocated > 1 && bits < f.bitsAllocated) {
-    // Bits above BitsStored may hold overlays or garbage: mask them, and sign-extend signed values.
-    const mask = 2 ** bits - 1;
-    const signBit = 2 ** (bits - 1);
-    for (let i = 0; i < n; i++) {
-      let v = s[i]! & mask;
-      if (f.signed && v >= signBit) v -= 2 * signBit;
-      out[i] = v;
-    }
-  }
-  const slope = f.rescaleSlope;
-  const icpt = f.rescaleIntercept;
-  if (slope !== 1 || icpt !== 0) for (let i = 0; i < n; i++) out[i] = out[i]! * slope + icpt;
-  return out;
-}
-
-/** Colour frames as RGB in 0..1, interleaved; YBR_FULL(_422) converted and palettes applied. */
-export function rgbValues(f: DecodedFrame): Float32Array {
-  const n = f.rows * f.columns;
-  const out = new Float32Array(n * 3);
-  if (f.palette) {
-    const p = f.palette;
-    const last = p.red.length - 1;
-    for (let i = 0; i < n; i++) {
-      const k = Math.max(0, Math.min(last, (f.samples[i]! & 0xffff) - p.first));
-      out[3 * i] = p.red[k]!;
-      out[3 * i + 1] = p.green[k]!;
-      out[3 * i + 2] = p.blue[k]!;
-    }
-    return out;
-  }
-  const max = 2 ** f.bitsStored - 1;
-  const s = f.samples;
-  const ybr = f.photometric.startsWith('YBR_FULL');
-  for (let i = 0; i < n; i++) {
-    let r = s[3 * i]! / max;
-    let g = s[3 * i + 1]! / max;
-    let b = s[3 * i + 2]! / max;
-    if (ybr) {
-      // PS3.3 C.7.6.3.1.2: YBR_FULL to RGB.
-      const y = r;
-      const cb = g - 0.5;
-      const cr = b - 0.5;
-      r = y + 1.402 * cr;
-      g = y - 0.344136 * cb - 0.714136 * cr;
-      b = y + 1.772 * cb;
-    }
-    out[3 * i] = Math.min(1, Math.max(0, r));
-    out[3 * i + 1] = Math.min(1, Math.max(0, g));
-    out[3 * i + 2] = Math.min(1, Math.max(0, b));
-  }
-  return out;
-}
-
-export function isColour(f: DecodedFrame): boolean {
-  return f.samplesPerPixel === 3 || f.palette !== null;
 }

@@ -3,7 +3,8 @@ import dcmjs from 'dcmjs';
 import dicomParser from 'dicom-parser';
 import type { TagRow } from '../../shared/contract.ts';
 import { LightboxError } from '../../shared/contract.ts';
-import { parseDicomFile, text } from './header.ts';
+import { text } from './attributes.ts';
+import { parseDicomFile } from './header.ts';
 
 const MAX_ROWS = 3000;
 const MAX_DEPTH = 4;

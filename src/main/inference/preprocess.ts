@@ -2,7 +2,7 @@
 // window, percentiles or min/max; MONOCHROME1 inverted), colour to the model's channels, resize (stretch,
 // letterbox or centre crop, antialiased when shrinking), then per-channel mean/std into the input tensor layout.
 import type { DecodedFrame } from '../dicom/pixels.ts';
-import { isColour, modalityValues, rgbValues } from '../dicom/pixels.ts';
+import { isColour, modalityValues, rgbValues } from '../dicom/pixel-values.ts';
 import type { ImageEncoderSpec } from './model-package.ts';
 
 /** An image with intensities in 0..1, interleaved channels. */

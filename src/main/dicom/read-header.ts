@@ -1,0 +1,97 @@
+// One file's header as an index record (patient, study, series, instance), or why it is not one.
+import type { InstanceRecord } from '../project/project-store.ts';
+import { UID_RE, num, personName, text, uid, us } from './attributes.ts';
+import { DIRECTORY_SOP_CLASS, MAX_FRAMES, TS, UNCOMPRESSED, decodedSizeRefusal, parseDicomFile } from './header.ts';
+import type { HeaderResult } from './header.ts';
+
+/** Reads one file's header into an index record, or says why it is not one. */
+export function readHeader(filePath: string): HeaderResult {
+  const parsed = parseDicomFile(filePath);
+  if ('notDicom' in parsed) return { kind: 'not-dicom', why: parsed.notDicom };
+  if ('rejected' in parsed) return { kind: 'rejected', reason: parsed.rejected };
+  const ds = parsed.dataSet;
+  const charset = text(ds, 'x00080005');
+  const sopClass = uid(ds, 'x00080016') || uid(ds, 'x00020002');
+  if (sopClass === DIRECTORY_SOP_CLASS) return { kind: 'not-dicom', why: 'DICOMDIR' };
+  const sopUid = uid(ds, 'x00080018') || uid(ds, 'x00020003');
+  const studyUid = uid(ds, 'x0020000d');
+  const seriesUid = uid(ds, 'x0020000e');
+  const required: [string, string, string][] = [
+    [sopUid, 'SOPInstanceUID', '(0008,0018)'],
+    [studyUid, 'StudyInstanceUID', '(0020,000D)'],
+    [seriesUid, 'SeriesInstanceUID', '(0020,000E)'],
+  ];
+  for (const [v, name, tag] of required) {
+    if (!v) return { kind: 'rejected', reason: `missing ${name} ${tag}; the file cannot be placed in a study` };
+    if (v.length > 64 || !UID_RE.test(v)) return { kind: 'rejected', reason: `${name} ${tag} is not a valid UID ("${v.slice(0, 70)}")` };
+  }
+  const ts = parsed.transferSyntax;
+  const rows = us(ds, 'x00280010');
+  const columns = us(ds, 'x00280011');
+  const bitsAllocated = us(ds, 'x00280100');
+  const samples = us(ds, 'x00280002') ?? 1;
+  const framesText = text(ds, 'x00280008');
+  let frames = 1;
+  if (framesText) {
+    frames = Number(framesText);
+    if (!Number.isInteger(frames) || frames < 1 || frames > MAX_FRAMES) {
+      return { kind: 'rejected', reason: `NumberOfFrames (0028,0008) is "${framesText.slice(0, 20)}", not a whole number from 1 to ${MAX_FRAMES}` };
+    }
+  }
+  const pixel = ds.elements.x7fe00010;
+  const isImage = pixel !== undefined && (rows ?? 0) > 0 && (columns ?? 0) > 0;
+  if (pixel && !isImage) return { kind: 'rejected', reason: 'has pixel data but Rows (0028,0010) or Columns (0028,0011) is missing or zero' };
+  if (isImage) {
+    if (!parsed.pixelDataComplete) {
+      return { kind: 'rejected', reason: `truncated at byte ${parsed.fileSize}: pixel data incomplete` };
+    }
+    if (!bitsAllocated || ![1, 8, 16, 32, 64].includes(bitsAllocated)) {
+      return { kind: 'rejected', reason: `BitsAllocated (0028,0100) is ${bitsAllocated ?? 'missing'}; expected 1, 8, 16, 32 or 64` };
+    }
+    const tooLarge = decodedSizeRefusal(rows!, columns!, frames, samples, bitsAllocated);
+    if (tooLarge) return { kind: 'rejected', reason: tooLarge };
+    const pixels = rows! * columns! * frames * samples;
+    if (UNCOMPRESSED.has(ts) && ts !== TS.deflatedLE && pixel.length !== 0xffffffff) {
+      const needed = Math.ceil((pixels * bitsAllocated) / 8);
+      if (pixel.length < needed) {
+        return { kind: 'rejected', reason: `pixel data holds ${pixel.length} bytes but Rows×Columns×Frames×SamplesPerPixel×BitsAllocated needs ${needed}` };
+      }
+    }
+  }
+  const record: InstanceRecord = {
+    patient: {
+      patientId: text(ds, 'x00100020', charset),
+      name: personName(text(ds, 'x00100010', charset)),
+      birthDate: text(ds, 'x00100030'),
+      sex: text(ds, 'x00100040'),
+    },
+    study: {
+      studyUid,
+      date: text(ds, 'x00080020'),
+      time: text(ds, 'x00080030'),
+      description: text(ds, 'x00081030', charset),
+      accession: text(ds, 'x00080050', charset),
+      studyId: text(ds, 'x00200010', charset),
+    },
+    series: {
+      seriesUid,
+      modality: text(ds, 'x00080060'),
+      bodyPart: text(ds, 'x00180015', charset),
+      description: text(ds, 'x0008103e', charset),
+      seriesNumber: num(ds, 'x00200011'),
+    },
+    instance: {
+      sopUid,
+      sopClass,
+      instanceNumber: num(ds, 'x00200013'),
+      rows,
+      columns,
+      frames: isImage ? frames : 0,
+      bitsAllocated,
+      photometric: text(ds, 'x00280004'),
+      transferSyntax: ts,
+      isImage,
+    },
+  };
+  return { kind: 'dicom', record };
+}
