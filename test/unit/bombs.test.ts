@@ -26,7 +26,7 @@ interface ChildRun { out: { ok?: unknown; threw?: string }; maxRssMB: number; ms
 function inChild(body: string): ChildRun {
   const mod = (p: string): string => JSON.stringify(path.join(ROOT, p));
   const script = `
-    const header = await import(${mod('src/main/dicom/header.ts')});
+    const header = await import(${mod('src/main/dicom/read-header.ts')});
     const pixels = await import(${mod('src/main/dicom/pixels.ts')});
     const writer = await import(${mod('src/main/dicom/dicom-writer.ts')});
     const fs = await import('node:fs');
