@@ -3,6 +3,7 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
+import { JobRepository } from './job-repo.ts';
 import { migrations, schemaVersion } from './schema.ts';
 import { LightboxError } from '../../shared/contract.ts';
 import type { ErrorCode } from '../../shared/contract.ts';
@@ -99,6 +100,7 @@ export class ProjectStore {
   /** Opened without write access (a read-only folder, disk or snapshot): viewing works; every write is refused. */
   readonly readOnly: boolean;
   private closed = false;
+  private jobRepo: JobRepository | null = null;
 
   private constructor(dir: string, db: Database.Database, readOnly = false) {
     this.dir = dir;
@@ -122,14 +124,17 @@ export class ProjectStore {
         fs.mkdirSync(abs, { recursive: true });
       }
       db = new Database(file);
+      // First, so that even switching a new database to WAL waits for another process opening it.
+      db.pragma('busy_timeout = 5000');
       db.pragma('journal_mode = WAL');
       // FULL makes every commit durable (fsync) before we report it as saved.
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
-      db.pragma('busy_timeout = 5000');
       const store = new ProjectStore(abs, db);
       store.migrate();
-      store.markInterruptedJobs();
+      // A job still marked running whose process died is recorded as interrupted, so it can be resumed; one whose
+      // process is alive (another window, a CLI run) is left alone.
+      store.jobs.markAbandoned();
       return store;
     } catch (e) {
       db?.close();
@@ -185,10 +190,13 @@ export class ProjectStore {
     for (let v = current; v < schemaVersion; v++) {
       const sql = migrations[v];
       if (sql === undefined) continue;
+      // IMMEDIATE, and the version read again inside: another process opening the same new project may have
+      // applied this step while we waited for the lock.
       this.db.transaction(() => {
+        if ((this.db.pragma('user_version', { simple: true }) as number) !== v) return;
         this.db.exec(sql);
         this.db.pragma(`user_version = ${v + 1}`);
-      })();
+      }).immediate();
     }
     if (current === 0) {
       const name = path.basename(this.dir);
@@ -196,9 +204,9 @@ export class ProjectStore {
     }
   }
 
-  /** A job still marked running belongs to a process that died: record it as interrupted so it can be resumed. */
-  private markInterruptedJobs(): void {
-    this.db.prepare("UPDATE jobs SET status = 'interrupted' WHERE status = 'running'").run();
+  /** Jobs, and the lease each running one holds on its kind. */
+  get jobs(): JobRepository {
+    return (this.jobRepo ??= new JobRepository(this.db));
   }
 
   close(): void {
@@ -226,7 +234,7 @@ export class ProjectStore {
   }
 
   info(): ProjectInfo {
-    const job = this.interruptedJob<{ root?: string }>('import');
+    const job = this.jobs.interrupted<{ root?: string }>('import');
     const interruptedImport = job ? { jobId: job.id, root: job.params.root ?? '' } : null;
     return { dir: this.dir, name: this.name(), schemaVersion, readOnly: this.readOnly, ...this.counts(), interruptedImport };
   }
@@ -336,37 +344,9 @@ export class ProjectStore {
     };
   }
 
-  // ---- jobs ----
-
-  createJob(kind: string, params: object): number {
-    const r = this.db
-      .prepare("INSERT INTO jobs(kind, params, status, started_at) VALUES (?, ?, 'running', ?)")
-      .run(kind, JSON.stringify(params), new Date().toISOString());
-    return Number(r.lastInsertRowid);
-  }
-
-  updateJob(id: number, done: number, total: number): void {
-    this.db.prepare('UPDATE jobs SET done = ?, total = ? WHERE id = ?').run(done, total, id);
-  }
-
-  finishJob(id: number, status: 'done' | 'cancelled' | 'failed', error = ''): void {
-    this.db.prepare('UPDATE jobs SET status = ?, finished_at = ?, error = ? WHERE id = ?').run(status, new Date().toISOString(), error, id);
-  }
-
-  /** The latest job of this kind that a crash or kill left unfinished, with its parameters. */
-  interruptedJob<P extends object>(kind: string): { id: number; params: P } | null {
-    const row = this.db
-      .prepare("SELECT id, params FROM jobs WHERE kind = ? AND status = 'interrupted' ORDER BY id DESC LIMIT 1")
-      .get(kind) as { id: number; params: string } | undefined;
-    return row ? { id: row.id, params: JSON.parse(row.params) as P } : null;
-  }
-
-  /** Interrupted jobs of this kind (those whose parameters match, if given) are superseded by a new run. */
-  supersedeInterrupted(kind: string, matches: (params: Record<string, unknown>) => boolean = () => true): void {
-    const rows = this.db.prepare("SELECT id, params FROM jobs WHERE kind = ? AND status = 'interrupted'").all(kind) as { id: number; params: string }[];
-    for (const r of rows) {
-      if (matches(JSON.parse(r.params) as Record<string, unknown>)) this.finishJob(r.id, 'cancelled', 'resumed by a later job');
-    }
+  /** How many files of a root have this status. */
+  fileStatusCount(root: string, status: FileOutcome['status']): number {
+    return this.db.prepare('SELECT count(*) FROM files WHERE root = ? AND status = ?').pluck().get(root, status) as number;
   }
 
   // ---- worklist and viewer ----
