@@ -83,11 +83,17 @@ export class JobRepository {
     return tx.immediate();
   }
 
-  /** Running jobs whose process is gone are recorded as interrupted (so they can be resumed). */
+  /**
+   * Running jobs whose process is gone are recorded as interrupted (so they can be resumed). One transaction with
+   * the write lock, as a claim takes it: a job claimed meanwhile is never mistaken for an abandoned one, and a
+   * project another program holds locked says so when it is opened.
+   */
   markAbandoned(): void {
-    const rows = this.db.prepare("SELECT id, kind, pid, process_started_ms, started_at FROM jobs WHERE status = 'running'").all() as RunningRow[];
-    const mark = this.db.prepare("UPDATE jobs SET status = 'interrupted' WHERE id = ? AND status = 'running'");
-    for (const r of rows) if (!ownerAlive({ pid: r.pid, processStartedMs: r.process_started_ms })) mark.run(r.id);
+    this.db.transaction(() => {
+      const rows = this.db.prepare("SELECT id, kind, pid, process_started_ms, started_at FROM jobs WHERE status = 'running'").all() as RunningRow[];
+      const mark = this.db.prepare("UPDATE jobs SET status = 'interrupted' WHERE id = ?");
+      for (const r of rows) if (!ownerAlive({ pid: r.pid, processStartedMs: r.process_started_ms })) mark.run(r.id);
+    }).immediate();
   }
 
   update(id: number, done: number, total: number): void {
