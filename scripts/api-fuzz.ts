@@ -16,7 +16,6 @@ import { DEMO_SCHEMA } from '../src/shared/label-schema.ts';
 import { mulberry32 } from '../src/shared/random.ts';
 import { Lightbox } from '../src/main/app.ts';
 import { generateDemoProjectData } from '../src/main/demo/demo-data.ts';
-import { importFolder } from '../src/main/dicom/import-service.ts';
 import { startServeProcess } from '../test/serve-process.ts';
 
 export interface FuzzTarget { url: string; token: string; alive(): boolean }
@@ -301,7 +300,7 @@ export async function prepareFuzzProject(dir: string, count = 16): Promise<strin
   const { dataDir } = generateDemoProjectData(dir, { count });
   const app = Lightbox.open(dir, { create: true });
   try {
-    await importFolder(app.store, dataDir);
+    await app.imports.run({ folder: dataDir });
     app.labels.setSchema({ schema: DEMO_SCHEMA });
   } finally {
     await app.close();

@@ -8,11 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Lightbox } from '../src/main/app.ts';
-import { importFolder } from '../src/main/dicom/import-service.ts';
 import { startHttpHost } from '../src/main/hosts/http-host.ts';
 import { loadModelPackage, writeManifest } from '../src/main/inference/model-package.ts';
 import type { ModelPackage } from '../src/main/inference/model-package.ts';
 import { writeOnnxModel } from '../src/main/inference/onnx-writer.ts';
+import { calls } from '../src/shared/contract.ts';
 import { argValue, writeBenchSlices } from './bench-data.ts';
 
 const arg = argValue;
@@ -28,7 +28,7 @@ const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
 writeBenchSlices(path.join(work, 'data'), count, rows);
 const app = Lightbox.open(path.join(work, 'project'), { create: true });
-await importFolder(app.store, path.join(work, 'data'));
+await app.imports.run({ folder: path.join(work, 'data') });
 log(`generated and imported ${count} CT slices of ${rows}×${rows}`);
 
 /** A package with a strided 3×3 convolution then 3×3 convolutions to 64 channels at 112×112: about 0.7 GMAC per image. */
@@ -88,7 +88,7 @@ const poll = (async () => {
 
 const rss: number[] = [];
 app.on((name) => { if (name === 'job.progress') rss.push(process.memoryUsage().rss / 2 ** 20); });
-const job = await app.embeddings.start({ model: heavy ? pkg.dir : 'builtin', provider, batch, ...(prep > 0 ? { prepWorkers: prep } : {}), progressIntervalMs: 100 });
+const job = await app.embeddings.start(calls['embed.start'].input.parse({ model: heavy ? pkg.dir : 'builtin', provider, batch }), { ...(prep > 0 ? { prepWorkers: prep } : {}), progressIntervalMs: 100 });
 const summary = await job.done;
 polling = false;
 await poll;

@@ -72,7 +72,7 @@ async function timed(name: string, options: Record<string, unknown>): Promise<{ 
   for (let r = 0; r < REPEATS; r++) {
     const out = path.join(work, `${name.replace(/[^a-z0-9]+/gi, '-')}-${r}`);
     t0 = performance.now();
-    const s = await app.exports.run(out, ExportOptions.parse(options));
+    const s = await app.exports.start({ out, options: ExportOptions.parse(options) }).done;
     runs.push((performance.now() - t0) / 1000);
     rows = s.rows;
     bytes = s.files.reduce((a, f) => a + f.bytes, 0);

@@ -21,10 +21,9 @@ process.stderr.write(`generated ${count} files in ${((performance.now() - t0) / 
 // Ours: a fresh process, so its peak RSS is the import's alone.
 const ours = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', `
   const { Lightbox } = await import(${JSON.stringify(path.join(ROOT, 'src/main/app.ts'))});
-  const { importFolder } = await import(${JSON.stringify(path.join(ROOT, 'src/main/dicom/import-service.ts'))});
   const app = Lightbox.open(${JSON.stringify(path.join(work, 'project'))}, { create: true });
   const t = performance.now();
-  const s = await importFolder(app.store, ${JSON.stringify(data)});
+  const s = await app.imports.run({ folder: ${JSON.stringify(data)} });
   const secs = (performance.now() - t) / 1000;
   await app.close();
   console.log(JSON.stringify({ secs, instances: s.instances, rejected: s.rejected.length, maxRssMb: process.resourceUsage().maxRSS / 1024 }));

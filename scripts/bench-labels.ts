@@ -13,10 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Lightbox } from '../src/main/app.ts';
 import { generateDemoProjectData, mulberry32 } from '../src/main/demo/demo-data.ts';
-import { importFolder } from '../src/main/dicom/import-service.ts';
 import { EmbeddingStore } from '../src/main/inference/embedding-store.ts';
 import type { RowMeta } from '../src/main/inference/embedding-store.ts';
 import type { FileOutcome } from '../src/main/project/project-store.ts';
+import { calls } from '../src/shared/contract.ts';
 import type { CallName, CallResult } from '../src/shared/contract.ts';
 import { DEMO_SCHEMA, LABEL_SCHEMA_FORMAT } from '../src/shared/label-schema.ts';
 import { numberArg } from './bench-data.ts';
@@ -126,8 +126,8 @@ async function efficiency(strategy: 'one-by-one' | 'page-review'): Promise<Check
   const dir = path.join(work, `demo-${strategy}`);
   const { dataDir, truth } = generateDemoProjectData(dir, { count: 240, ctSeries: 0 });
   const app = Lightbox.open(dir, { create: true });
-  await importFolder(app.store, dataDir);
-  await (await app.embeddings.start({ provider: 'cpu' })).done;
+  await app.imports.run({ folder: dataDir });
+  await (await app.embeddings.start(calls['embed.start'].input.parse({ provider: 'cpu' }))).done;
   app.labels.setSchema({ schema: DEMO_SCHEMA });
   await app.labels.whenIdle();
   const classOf = new Map((app.store.db.prepare('SELECT st.id, i.sop_uid FROM studies st JOIN series s ON s.study_pk = st.id JOIN instances i ON i.series_pk = s.id').raw().all() as [number, string][])

@@ -12,8 +12,8 @@ import { ImportService } from './dicom/import-service.ts';
 import { EmbedService } from './inference/embed-service.ts';
 import { embedHandlers } from './inference/handlers.ts';
 import { LabelService, labelHandlers } from './labels/index.ts';
-import { ExportService } from './export/export-service.ts';
-import { exportHandlers } from './export/handlers.ts';
+import { ExportService, exportHandlers } from './export/index.ts';
+import { JobRunner } from './jobs/index.ts';
 import { folderHandlers } from './hosts/folder-browser.ts';
 import { projectHandlers } from './project/handlers.ts';
 import { ProjectStore, explainStoreError } from './project/project-store.ts';
@@ -40,6 +40,8 @@ const singleProject: AreaHandlers<'workspace'> = {
 
 export class Lightbox {
   readonly store: ProjectStore;
+  /** Every long task runs here: progress, pause/cancel, the jobs row, one writer per kind across processes. */
+  readonly jobs: JobRunner;
   readonly imports: ImportService;
   readonly embeddings: EmbedService;
   readonly labels: LabelService;
@@ -49,18 +51,15 @@ export class Lightbox {
 
   private constructor(store: ProjectStore, workspace: AreaHandlers<'workspace'>) {
     this.store = store;
-    this.imports = new ImportService(
-      store,
-      (p) => this.emit('job.progress', p),
-      () => this.emit('project.changed', { reason: 'import' }),
-    );
-    this.embeddings = new EmbedService(store, lightboxHome(), (p) => {
+    this.jobs = new JobRunner(store.jobs, (p) => {
       this.emit('job.progress', p);
       // New vectors: suggestions and queues are rebuilt over them.
       if (p.kind === 'embed' && p.phase === 'done') this.labels.requestRefresh('embeddings');
     });
+    this.imports = new ImportService(store, this.jobs, () => this.emit('project.changed', { reason: 'import' }));
+    this.embeddings = new EmbedService(store, lightboxHome(), this.jobs);
     this.labels = new LabelService(store, this.embeddings, lightboxHome(), (version, reason) => this.emit('labels.changed', { version, reason }));
-    this.exports = new ExportService(store, () => this.labels.schema().schema, () => this.labels.profile().annotator, (p) => this.emit('job.progress', p));
+    this.exports = new ExportService(store, () => this.labels.schema().schema, () => this.labels.profile().annotator, this.jobs);
     this.handlers = {
       ...projectHandlers(store),
       ...folderHandlers(store),
@@ -138,8 +137,8 @@ export class Lightbox {
   }
 
   async close(): Promise<void> {
-    await this.imports.stop();
-    await this.exports.stop();
+    // Jobs first: each stops at its next safe point and leaves its row finished before the store closes.
+    await this.jobs.stop();
     await this.labels.close();
     await this.embeddings.stop();
     this.listeners.clear();

@@ -9,7 +9,7 @@ import type { Lightbox } from '../../src/main/app.ts';
 import type { HttpHost } from '../../src/main/hosts/http-host.ts';
 import { bindingsOf } from '../../src/shared/keymap.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
-import { openDemoProject, tempDir } from '../helpers.ts';
+import { embedAll, openDemoProject, tempDir } from '../helpers.ts';
 import { OUT, openSession } from './browser.ts';
 
 process.env.LIGHTBOX_HOME = tempDir('lightbox-home-');
@@ -21,7 +21,7 @@ let page: Page;
 
 beforeAll(async () => {
   ({ app } = await openDemoProject({ count: 80, ctSeries: 0 }));
-  await (await app.embeddings.start({ provider: 'cpu' })).done;
+  await embedAll(app, { provider: 'cpu' });
   app.labels.setSchema({ schema: DEMO_SCHEMA });
   await app.labels.whenIdle();
   ({ host, browser, page } = await openSession(app));

@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lightbox } from '../../src/main/app.ts';
 import { generateDemoProjectData } from '../../src/main/demo/demo-data.ts';
 import type { DemoTruth } from '../../src/main/demo/demo-data.ts';
-import { importFolder } from '../../src/main/dicom/import-service.ts';
 import { decodeFrame, openPixelSource } from '../../src/main/dicom/pixels.ts';
 import { ensureBuiltinModel } from '../../src/main/inference/builtin-model.ts';
 import { EmbeddingStore, HEADER_BYTES } from '../../src/main/inference/embedding-store.ts';
@@ -17,7 +16,7 @@ import type { Manifest } from '../../src/main/inference/model-package.ts';
 import type { PrepProtocol } from '../../src/main/inference/inference-protocol.ts';
 import { WorkerRpc } from '../../src/main/inference/worker-rpc.ts';
 import { mapIntensity } from '../../src/main/inference/preprocess.ts';
-import { FIXTURE_DIR, fixtures, openDemoProject, tempDir } from '../helpers.ts';
+import { FIXTURE_DIR, embedAll, fixtures, importInto, openDemoProject, tempDir } from '../helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const HOME = tempDir('lightbox-home-');
@@ -147,7 +146,7 @@ describe('model packages', () => {
     });
     const project = tempDir();
     const app = Lightbox.open(project, { create: true });
-    await importFolder(app.store, path.join(FIXTURE_DIR, 'syntax'));
+    await importInto(app, path.join(FIXTURE_DIR, 'syntax'));
     try {
       const bad = await app.call('embed.start', { model: dir });
       expect(bad.ok).toBe(false);
@@ -177,8 +176,7 @@ describe('embedding the demo project', () => {
 
   beforeAll(async () => {
     ({ app, project, truth } = await openDemoProject({ count: 120, ctSeries: 2 }));
-    const { done } = await app.embeddings.start({ provider: 'cpu', batch: 16 });
-    await done;
+    await embedAll(app, { provider: 'cpu', batch: 16 });
   }, 120_000);
   afterAll(async () => app.close());
 

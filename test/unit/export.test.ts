@@ -10,16 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lightbox } from '../../src/main/app.ts';
 import type { DemoTruth } from '../../src/main/demo/demo-data.ts';
 import { writeDicom } from '../../src/main/dicom/dicom-writer.ts';
-import { importFolder } from '../../src/main/dicom/import-service.ts';
 import { ANNEX_E } from '../../src/main/export/annex-e.ts';
 import { Pseudonymizer, writeDeidentifiedCopy } from '../../src/main/export/deidentify.ts';
-import { COLUMNS } from '../../src/main/export/export-service.ts';
+import { COLUMNS } from '../../src/main/export/index.ts';
 import { assignGroups } from '../../src/main/export/splits.ts';
 import { ExportOptions } from '../../src/shared/contract.ts';
 import type { CallName, CallResult, ExportSummary, LabelSchema } from '../../src/shared/contract.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
 import { APP } from '../../src/shared/version.ts';
-import { FIXTURE_DIR, openDemoProject, tempDir } from '../helpers.ts';
+import { FIXTURE_DIR, importInto, openDemoProject, tempDir } from '../helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const HOME = tempDir('lightbox-home-');
@@ -61,7 +60,7 @@ async function call<N extends CallName>(name: N, input: unknown, on: Lightbox = 
   return r.result as CallResult<N>;
 }
 async function exportTo(options: Record<string, unknown>, on: Lightbox = app): Promise<ExportSummary> {
-  return on.exports.run(outDir(), ExportOptions.parse(options));
+  return on.exports.start({ out: outDir(), options: ExportOptions.parse(options) }).done;
 }
 const py = (script: string, ...args: string[]): string => execFileSync(PY, ['-c', script, ...args], { encoding: 'utf8' });
 const readJsonl = (f: string): Record<string, unknown>[] => fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -419,7 +418,7 @@ describe('re-import', () => {
   async function freshProject(): Promise<Lightbox> {
     const dir = tempDir();
     const b = Lightbox.open(dir, { create: true });
-    await importFolder(b.store, dataDir);
+    await importInto(b, dataDir);
     await call('labels.setSchema', { schema: SCHEMA }, b);
     return b;
   }
@@ -538,9 +537,9 @@ describe('atomic writes, jobs and the CLI', () => {
     const dest = outDir();
     const stale = path.join(path.dirname(dest), `.${path.basename(dest)}.partial-99999999-dead`);
     fs.mkdirSync(stale);
-    const controller = new AbortController();
-    controller.abort();
-    const c = await app.exports.run(dest, ExportOptions.parse({ formats: ['sr'] }), undefined, controller.signal);
+    const started = app.exports.start({ out: dest, options: ExportOptions.parse({ formats: ['sr'] }) });
+    app.exports.cancel(started.jobId);
+    const c = await started.done;
     expect(c.cancelled).toBe(true);
     expect(fs.existsSync(dest)).toBe(false);
     expect(fs.readdirSync(path.dirname(dest)).filter((f) => f.includes('.partial-'))).toEqual([]);

@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lightbox } from '../../src/main/app.ts';
-import { importFolder } from '../../src/main/dicom/import-service.ts';
 import { FIXTURE_DIR, tempDir } from '../helpers.ts';
 import { CLI, startServeProcess } from '../serve-process.ts';
 import type { ServeProcess } from '../serve-process.ts';
@@ -21,7 +20,7 @@ beforeAll(async () => {
   work = tempDir('lightbox-paths-');
   home = tempDir('lightbox-home-');
   const app = Lightbox.open(project, { create: true });
-  await importFolder(app.store, FIXTURE_DIR);
+  await app.imports.run({ folder: FIXTURE_DIR });
   await app.close();
   if (posix) {
     execFileSync('mkfifo', [path.join(work, 'labels.fifo')]);

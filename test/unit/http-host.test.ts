@@ -3,10 +3,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Lightbox } from '../../src/main/app.ts';
-import { importFolder } from '../../src/main/dicom/import-service.ts';
 import { startHttpHost } from '../../src/main/hosts/http-host.ts';
 import type { HttpHost } from '../../src/main/hosts/http-host.ts';
-import { FIXTURE_DIR, tempDir } from '../helpers.ts';
+import { FIXTURE_DIR, importInto, tempDir } from '../helpers.ts';
 
 let app: Lightbox;
 let host: HttpHost;
@@ -29,7 +28,7 @@ const call = (name: string, input: unknown, headers = auth()) =>
 
 beforeAll(async () => {
   app = Lightbox.open(tempDir(), { create: true });
-  await importFolder(app.store, FIXTURE_DIR);
+  await importInto(app, FIXTURE_DIR);
   host = await startHttpHost(app, { staticDir: path.resolve(import.meta.dirname, '../../out/renderer') });
 });
 afterAll(async () => {

@@ -5,8 +5,8 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { Lightbox } from '../../src/main/app.ts';
 import { generateDemoData } from '../../src/main/demo/demo-data.ts';
-import { importFolder } from '../../src/main/dicom/import-service.ts';
-import { FIXTURE_DIR, fixtures, tempDir } from '../helpers.ts';
+import type { JobProgress } from '../../src/shared/contract.ts';
+import { FIXTURE_DIR, fixtures, importInto, tempDir } from '../helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const cli = (...args: string[]): string =>
@@ -73,12 +73,12 @@ describe('incremental changes, cancel and resume', () => {
     const src = tempDir();
     generateDemoData(src, { count: 12, ctSeries: 0 });
     const app = Lightbox.open(tempDir(), { create: true });
-    const first = await importFolder(app.store, src);
+    const first = await importInto(app, src);
     expect(first.instances).toBe(12);
     const files = fs.readdirSync(path.join(src, 'cxr'), { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name));
     fs.rmSync(files[0]!);
     fs.writeFileSync(files[1]!, 'broken now'); // changed: becomes a rejected file
-    const second = await importFolder(app.store, src);
+    const second = await importInto(app, src);
     expect(second.newFiles).toBe(1);
     expect(second.instances).toBe(10);
     expect(second.rejected.map((r) => r.path)).toEqual([files[1]]);
@@ -89,16 +89,13 @@ describe('incremental changes, cancel and resume', () => {
     const src = tempDir();
     generateDemoData(src, { count: 30, ctSeries: 0 });
     const app = Lightbox.open(tempDir(), { create: true });
-    const controller = new AbortController();
-    const partial = await importFolder(app.store, src, {
-      batchSize: 5, signal: controller.signal,
-      onProgress: (p) => { if (p.phase === 'reading' && p.done >= 10) controller.abort(); },
-      progressIntervalMs: 0,
-    });
+    const started = await app.imports.start({ folder: src }, { batchSize: 5, progressIntervalMs: 0 });
+    app.on((name, p) => { if (name === 'job.progress' && (p as JobProgress).phase === 'reading' && (p as JobProgress).done >= 10) app.imports.cancel(started.jobId); });
+    const partial = await started.done;
     expect(partial.cancelled).toBe(true);
     expect(partial.instances).toBeGreaterThan(0);
     expect(partial.instances).toBeLessThan(30);
-    const rest = await importFolder(app.store, src);
+    const rest = await importInto(app, src);
     expect(rest.newFiles).toBe(30 - partial.newFiles);
     expect(rest.instances).toBe(30);
     await app.close();
@@ -126,7 +123,7 @@ describe('incremental changes, cancel and resume', () => {
     const app = Lightbox.open(project);
     const info = app.store.info();
     if (info.instances < 400) expect(info.interruptedImport?.root).toBe(fs.realpathSync(src));
-    const done = await importFolder(app.store, src);
+    const done = await importInto(app, src);
     expect(done.instances).toBe(400);
     expect(done.rejected).toEqual([]);
     expect(app.store.info().interruptedImport).toBeNull();

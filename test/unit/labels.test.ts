@@ -10,7 +10,7 @@ import type { DemoTruth } from '../../src/main/demo/demo-data.ts';
 import { uncertainQueue } from '../../src/main/labels/suggest-queues.ts';
 import type { CallName, CallResult, ItemView, LabelSchema } from '../../src/shared/contract.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
-import { openDemoProject, tempDir } from '../helpers.ts';
+import { embedAll, openDemoProject, tempDir } from '../helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const HOME = tempDir('lightbox-home-');
@@ -38,7 +38,7 @@ const finding = (v: ItemView) => v.groups.find((g) => g.key === 'finding')!;
 
 beforeAll(async () => {
   ({ app, project, truth } = await openDemoProject({ count: 160, ctSeries: 0 }));
-  await (await app.embeddings.start({ provider: 'cpu' })).done;
+  await embedAll(app, { provider: 'cpu' });
   const rows = app.store.db.prepare('SELECT st.id, i.sop_uid FROM studies st JOIN series s ON s.study_pk = st.id JOIN instances i ON i.series_pk = s.id').raw().all() as [number, string][];
   for (const [id, sop] of rows) truthOf.set(id, truth.instances[sop]!.class);
 }, 120_000);

@@ -8,7 +8,6 @@ import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lightbox } from '../../src/main/app.ts';
-import { importFolder } from '../../src/main/dicom/import-service.ts';
 import { FIXTURE_DIR, tempDir } from '../helpers.ts';
 import { CLI, REPO_ROOT } from '../serve-process.ts';
 
@@ -23,7 +22,7 @@ beforeAll(async () => {
   project = tempDir();
   home = tempDir('lightbox-home-');
   const app = Lightbox.open(project, { create: true });
-  await importFolder(app.store, FIXTURE_DIR);
+  await app.imports.run({ folder: FIXTURE_DIR });
   await app.close();
 });
 

@@ -7,8 +7,8 @@ import type { CallName, CallParsed, ExportSummary, ImportSummary, JobProgress } 
 import { Lightbox } from '../app.ts';
 import { Workstation } from '../workstation.ts';
 import { defaultDemoProject, ensureDemoProject } from '../demo/demo-project.ts';
-import { importFolder } from '../dicom/import-service.ts';
 import { startHttpHost } from '../hosts/http-host.ts';
+import type { JobResults } from '../jobs/index.ts';
 import { explainStoreError } from '../project/project-store.ts';
 
 const USAGE = `usage: lightbox <command> [options]
@@ -115,16 +115,40 @@ function printSummary(summary: Counts, json: boolean): void {
   }
 }
 
-async function runImport(projectDir: string, folder: string, json: boolean): Promise<void> {
-  const app = Lightbox.open(projectDir, { create: true });
-  const controller = new AbortController();
-  const onSigint = (): void => { controller.abort(); };
+/**
+ * Runs a job through the same calls the workstation makes (`<kind>.start`, then the runner's result), printing its
+ * progress; Ctrl-C cancels it through `<kind>.cancel`, and the job ends at its next safe point.
+ */
+async function followJob<K extends 'import' | 'embed' | 'export'>(
+  app: Lightbox, kind: K, json: boolean,
+  start: () => Promise<{ jobId: number }>, cancel: (jobId: number) => Promise<unknown>,
+): Promise<JobResults[K]> {
+  const printer = progressPrinter(json);
+  const off = app.on((name, payload) => { if (name === 'job.progress' && (payload as JobProgress).kind === kind) printer(payload as JobProgress); });
+  let jobId = 0;
+  let interrupted = false;
+  const onSigint = (): void => {
+    interrupted = true;
+    if (jobId) void cancel(jobId);
+  };
   process.once('SIGINT', onSigint);
   try {
-    const summary = await importFolder(app.store, path.resolve(folder), { signal: controller.signal, onProgress: progressPrinter(json) });
-    printSummary(summary, json);
+    ({ jobId } = await start());
+    if (interrupted) await cancel(jobId);
+    return await app.jobs.finished(kind, jobId);
   } finally {
     process.off('SIGINT', onSigint);
+    off();
+  }
+}
+
+async function runImport(projectDir: string, folder: string, json: boolean): Promise<void> {
+  const app = Lightbox.open(projectDir, { create: true });
+  try {
+    const summary = await followJob(app, 'import', json,
+      () => app.invoke('import.start', { folder: path.resolve(folder) }), (jobId) => app.invoke('import.cancel', { jobId }));
+    printSummary(summary, json);
+  } finally {
     await app.close();
   }
 }
@@ -137,15 +161,8 @@ async function runEmbed(args: Args, json: boolean): Promise<number> {
     batch: intFlag(args, 'batch', 32, 1, 1024),
   });
   const app = Lightbox.open(requireProject(args));
-  let jobId = 0;
-  const onSigint = (): void => { app.embeddings.cancel(jobId); };
-  process.once('SIGINT', onSigint);
   try {
-    const printer = progressPrinter(json);
-    app.on((name, payload) => { if (name === 'job.progress') printer(payload as JobProgress); });
-    const started = await app.embeddings.start(input);
-    jobId = started.jobId;
-    const s = await started.done;
+    const s = await followJob(app, 'embed', json, () => app.invoke('embed.start', input), (jobId) => app.invoke('embed.cancel', { jobId }));
     if (json) {
       process.stdout.write(`${JSON.stringify(s)}\n`);
     } else {
@@ -156,7 +173,6 @@ async function runEmbed(args: Args, json: boolean): Promise<number> {
     }
     return s.cancelled ? 130 : 0;
   } finally {
-    process.off('SIGINT', onSigint);
     await app.close();
   }
 }
@@ -259,16 +275,13 @@ async function runExport(args: Args, json: boolean): Promise<number> {
   if (!out) throw new LightboxError('bad-request', '--out <dir> is required (a folder that does not exist yet)');
   const options = exportOptions(args);
   const app = Lightbox.open(requireProject(args));
-  const controller = new AbortController();
-  const onSigint = (): void => { controller.abort(); };
-  process.once('SIGINT', onSigint);
   try {
-    const s = await app.exports.run(path.resolve(out), options, progressPrinter(json), controller.signal);
+    const s = await followJob(app, 'export', json,
+      () => app.invoke('export.start', { out: path.resolve(out), options }), (jobId) => app.invoke('export.cancel', { jobId }));
     if (json) process.stdout.write(`${JSON.stringify(s)}\n`);
     else printExport(s);
     return s.cancelled ? 130 : 0;
   } finally {
-    process.off('SIGINT', onSigint);
     await app.close();
   }
 }

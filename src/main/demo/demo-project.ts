@@ -5,7 +5,6 @@ import path from 'node:path';
 import type { ImportSummary, JobProgress } from '../../shared/contract.ts';
 import { DEMO_SCHEMA } from '../../shared/label-schema.ts';
 import { Lightbox } from '../app.ts';
-import { importFolder } from '../dicom/import-service.ts';
 import { lightboxHome } from '../project/recent-projects.ts';
 import { generateDemoProjectData } from './demo-data.ts';
 
@@ -30,7 +29,12 @@ export async function ensureDemoProject(dir: string, opts: DemoProjectOptions = 
   });
   const app = Lightbox.open(dir, { create: true });
   try {
-    const summary = await importFolder(app.store, dataDir, { ...(opts.onImport ? { onProgress: opts.onImport } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    const onImport = opts.onImport;
+    if (onImport) app.on((name, p) => { if (name === 'job.progress') onImport(p as JobProgress); });
+    const { jobId, done } = await app.imports.start({ folder: dataDir });
+    opts.signal?.addEventListener('abort', () => app.imports.cancel(jobId), { once: true });
+    if (opts.signal?.aborted) app.imports.cancel(jobId);
+    const summary = await done;
     // A demo project starts with a label schema (chest radiograph findings), so labelling works out of the box.
     if (app.labels.schema().version === 0) app.labels.setSchema({ schema: DEMO_SCHEMA });
     return summary;

@@ -6,7 +6,7 @@ import { readTags } from './tags.ts';
 
 export function dicomHandlers(store: ProjectStore, imports: ImportService): AreaHandlers<'import' | 'instance'> {
   return {
-    'import.start': async ({ folder }) => ({ jobId: (await imports.start(folder)).jobId }),
+    'import.start': async (input) => ({ jobId: (await imports.start(input)).jobId }),
     'import.cancel': ({ jobId }) => ({ cancelled: imports.cancel(jobId) }),
     'import.current': () => imports.current(),
     'import.report': ({ limit }) => store.rejectedFiles(limit),

@@ -4,18 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { LightboxError } from '../../shared/contract.ts';
+import type { CallParsed, ImportSummary, JobProgress, RejectedFile } from '../../shared/contract.ts';
 import { checkExistingFolder } from '../fs-guard.ts';
-import type { ImportSummary, JobProgress, RejectedFile } from '../../shared/contract.ts';
+import type { JobContext, JobEnd, JobRunner } from '../jobs/index.ts';
 import type { FileOutcome, FileStat, ProjectStore } from '../project/project-store.ts';
 import { readHeader } from './read-header.ts';
-
-export interface ImportOptions {
-  signal?: AbortSignal;
-  onProgress?: (p: JobProgress) => void;
-  batchSize?: number;
-  /** Progress events are throttled to this interval. */
-  progressIntervalMs?: number;
-}
 
 export async function resolveImportRoot(folder: string): Promise<string> {
   checkExistingFolder('import', folder);
@@ -82,140 +75,100 @@ export function outcomeFor(file: FileStat): FileOutcome {
   return { ...file, status: 'not-dicom' };
 }
 
-/** Imports (or incrementally re-scans) one folder into the store. Never throws for a bad file. */
-export async function importFolder(store: ProjectStore, folder: string, opts: ImportOptions = {}, jobId?: number): Promise<ImportSummary> {
-  const root = await resolveImportRoot(folder);
-  const id = jobId ?? store.createJob('import', { root });
-  store.supersedeInterrupted('import', (p) => p.root === root);
-  const batchSize = opts.batchSize ?? 256;
-  const interval = opts.progressIntervalMs ?? 250;
+/**
+ * Imports (or incrementally re-scans) one folder into the store, as a job of the runner: batches of `batchSize`
+ * files, each one transaction. Never throws for a bad file.
+ */
+async function importFolder(store: ProjectStore, root: string, job: JobContext, batchSize: number): Promise<JobEnd<ImportSummary>> {
   const walkRejected: RejectedFile[] = [];
-  let lastEmit = 0;
-  const emit = (p: Omit<JobProgress, 'jobId' | 'kind'>, force = false): void => {
-    const now = performance.now();
-    if (!force && now - lastEmit < interval) return;
-    lastEmit = now;
-    opts.onProgress?.({ jobId: id, kind: 'import', ...p });
-  };
-  try {
-    emit({ phase: 'scanning', done: 0, total: 0, ratePerSecond: 0, etaSeconds: null, message: `Scanning ${root}` }, true);
-    const files = await walk(root, walkRejected, (n) =>
-      emit({ phase: 'scanning', done: n, total: 0, ratePerSecond: 0, etaSeconds: null, message: `Scanning ${root}: ${n} files found` }), opts.signal);
-    const known = store.knownFiles(root);
-    const todo = files.filter((f) => {
-      const k = known.get(f.path);
-      return !k || k.size !== f.size || k.mtimeMs !== f.mtimeMs;
-    });
-    known.clear();
-    if (!opts.signal?.aborted) store.forgetMissing(root, new Set(files.map((f) => f.path)));
-    const started = performance.now();
-    let done = 0;
-    for (let i = 0; i < todo.length && !opts.signal?.aborted; i += batchSize) {
-      const batch = todo.slice(i, i + batchSize).map(outcomeFor);
-      store.writeBatch(batch);
-      done += batch.length;
-      store.updateJob(id, done, todo.length);
-      const secs = (performance.now() - started) / 1000;
-      const rate = secs > 0 ? done / secs : 0;
-      emit({
-        phase: 'reading', done, total: todo.length, ratePerSecond: rate,
-        etaSeconds: rate > 0 ? (todo.length - done) / rate : null,
-        message: `Reading headers: ${done} of ${todo.length}`,
-      }, done === todo.length);
-      await yieldToLoop();
-    }
-    const cancelled = opts.signal?.aborted ?? false;
-    store.finishJob(id, cancelled ? 'cancelled' : 'done');
-    const counts = store.counts();
-    const rejected = [...walkRejected, ...store.rejectedFiles(1_000_000, root).files];
-    const statusCounts = store.db.prepare('SELECT status, count(*) AS n FROM files WHERE root = ? GROUP BY status').all(root) as { status: string; n: number }[];
-    const summary: ImportSummary = {
-      patients: counts.patients,
-      studies: counts.studies,
-      series: counts.series,
-      instances: counts.instances,
-      imageInstances: counts.imageInstances,
-      nonImageInstances: counts.nonImageInstances,
-      rejected,
-      scannedFiles: files.length,
-      newFiles: done,
-      unchangedFiles: files.length - todo.length,
-      nonDicomFiles: statusCounts.find((s) => s.status === 'not-dicom')?.n ?? 0,
-      cancelled,
-    };
-    emit({
-      phase: cancelled ? 'cancelled' : 'done', done, total: todo.length, ratePerSecond: 0, etaSeconds: null,
-      message: cancelled ? `Import cancelled after ${done} of ${todo.length} files; run it again to resume`
-        : `Imported ${files.length} files: ${summary.instances} instances, ${rejected.length} rejected`,
-    }, true);
-    return summary;
-  } catch (e) {
-    store.finishJob(id, 'failed', e instanceof Error ? e.message : String(e));
-    emit({ phase: 'failed', done: 0, total: 0, ratePerSecond: 0, etaSeconds: null, message: `Import failed: ${e instanceof Error ? e.message : String(e)}` }, true);
-    throw e;
+  const signal = job.signal;
+  job.progress({ phase: 'scanning', done: 0, total: 0, message: `Scanning ${root}` }, true);
+  const files = await walk(root, walkRejected, (n) =>
+    job.progress({ phase: 'scanning', done: n, total: 0, message: `Scanning ${root}: ${n} files found` }), signal);
+  const known = store.knownFiles(root);
+  const todo = files.filter((f) => {
+    const k = known.get(f.path);
+    return !k || k.size !== f.size || k.mtimeMs !== f.mtimeMs;
+  });
+  known.clear();
+  if (!signal.aborted) store.forgetMissing(root, new Set(files.map((f) => f.path)));
+  let done = 0;
+  job.progress({ phase: 'reading', done, total: todo.length, message: `Reading headers: 0 of ${todo.length}` }, true);
+  for (let i = 0; i < todo.length && !signal.aborted; i += batchSize) {
+    const batch = todo.slice(i, i + batchSize).map(outcomeFor);
+    store.writeBatch(batch);
+    done += batch.length;
+    job.progress({ phase: 'reading', done, total: todo.length, message: `Reading headers: ${done} of ${todo.length}` }, done === todo.length);
+    await yieldToLoop();
   }
+  const cancelled = signal.aborted;
+  const counts = store.counts();
+  const rejected = [...walkRejected, ...store.rejectedFiles(1_000_000, root).files];
+  const summary: ImportSummary = {
+    patients: counts.patients,
+    studies: counts.studies,
+    series: counts.series,
+    instances: counts.instances,
+    imageInstances: counts.imageInstances,
+    nonImageInstances: counts.nonImageInstances,
+    rejected,
+    scannedFiles: files.length,
+    newFiles: done,
+    unchangedFiles: files.length - todo.length,
+    nonDicomFiles: store.fileStatusCount(root, 'not-dicom'),
+    cancelled,
+  };
+  return {
+    result: summary,
+    cancelled,
+    message: cancelled ? `Import cancelled after ${done} of ${todo.length} files; run it again to resume`
+      : `Imported ${files.length} files: ${summary.instances} instances, ${rejected.length} rejected`,
+  };
 }
 
-interface RunningImport {
-  jobId: number;
-  controller: AbortController;
-  last: JobProgress | null;
-  /** Settles (never rejects) when the job has stopped writing. */
-  settled?: Promise<void>;
+/** Tuning for tests and benchmarks; the API's import.start uses the defaults. */
+export interface ImportTuning {
+  batchSize?: number;
+  /** Progress events are throttled to this interval. */
+  progressIntervalMs?: number;
 }
 
-/** One import at a time per project, started from the API and reported through events. */
+/** Imports started from the API or the CLI, one at a time per project (the runner's lease), reported through events. */
 export class ImportService {
-  private running: RunningImport | null = null;
   private readonly store: ProjectStore;
-  private readonly onProgress: (p: JobProgress) => void;
+  private readonly jobs: JobRunner;
   private readonly onFinished: (s: ImportSummary | Error) => void;
 
-  constructor(store: ProjectStore, onProgress: (p: JobProgress) => void, onFinished: (s: ImportSummary | Error) => void = () => {}) {
+  constructor(store: ProjectStore, jobs: JobRunner, onFinished: (s: ImportSummary | Error) => void = () => {}) {
     this.store = store;
-    this.onProgress = onProgress;
+    this.jobs = jobs;
     this.onFinished = onFinished;
   }
 
-  async start(folder: string): Promise<{ jobId: number; done: Promise<ImportSummary> }> {
-    if (this.running) throw new LightboxError('busy', `import: job ${this.running.jobId} is still running; cancel it or wait`);
+  async start({ folder }: CallParsed<'import.start'>, tuning: ImportTuning = {}): Promise<{ jobId: number; done: Promise<ImportSummary> }> {
     const root = await resolveImportRoot(folder);
-    const jobId = this.store.createJob('import', { root });
-    const controller = new AbortController();
-    const run: RunningImport = { jobId, controller, last: null };
-    this.running = run;
-    const done = importFolder(this.store, root, {
-      signal: controller.signal,
-      onProgress: (p) => {
-        run.last = p;
-        this.onProgress(p);
-      },
-    }, jobId).then(
-      (s) => { this.onFinished(s); return s; },
-      (e: unknown) => { this.onFinished(e instanceof Error ? e : new Error(String(e))); throw e; },
-    ).finally(() => {
-      if (this.running === run) this.running = null;
+    const started = this.jobs.start({
+      kind: 'import',
+      params: { root },
+      // A re-run of the same folder is the resume of its interrupted import.
+      resumes: (p) => p.root === root,
+      progressIntervalMs: tuning.progressIntervalMs,
+      run: (job) => importFolder(this.store, root, job, tuning.batchSize ?? 256),
     });
-    // Failures are reported through onFinished and progress events; this also marks the rejection handled.
-    run.settled = done.then(() => {}, () => {});
-    return { jobId, done };
+    started.done.then((s) => this.onFinished(s), (e: unknown) => this.onFinished(e instanceof Error ? e : new Error(String(e))));
+    return started;
+  }
+
+  /** Imports a folder to the end (the demo project, tests): the summary, also when cancelled. */
+  async run(input: CallParsed<'import.start'>, tuning: ImportTuning = {}): Promise<ImportSummary> {
+    return (await this.start(input, tuning)).done;
   }
 
   cancel(jobId: number): boolean {
-    if (!this.running || this.running.jobId !== jobId) return false;
-    this.running.controller.abort();
-    return true;
+    return this.jobs.cancel('import', jobId);
   }
 
   current(): JobProgress | null {
-    return this.running?.last ?? null;
-  }
-
-  /** Cancels a running import and waits for its batch in flight, so the store can be closed safely. */
-  async stop(): Promise<void> {
-    const run = this.running;
-    if (!run) return;
-    run.controller.abort();
-    await run.settled;
+    return this.jobs.current('import');
   }
 }

@@ -89,6 +89,29 @@ export class EmbeddingStore {
     return new EmbeddingStore(dir, dim, rows);
   }
 
+  /**
+   * Opens a store to read, repairing nothing: another process may be appending to it (under its job's lease), and
+   * only that writer may truncate. Rows past the header's count are not there yet; null when there is no store.
+   */
+  static read(dir: string, dim: number): EmbeddingStore | null {
+    const vectors = path.join(dir, 'vectors.npy');
+    let fd: number;
+    try {
+      fd = fs.openSync(vectors, 'r');
+    } catch {
+      return null;
+    }
+    try {
+      const head = Buffer.alloc(HEADER_BYTES);
+      fs.readSync(fd, head, 0, HEADER_BYTES, 0);
+      const h = parseHeader(head, vectors);
+      if (h.dim !== dim) throw new Error(`${vectors}: holds ${h.dim}-d vectors, the model makes ${dim}-d; remove the folder to rebuild it`);
+      return new EmbeddingStore(dir, dim, Math.min(h.rows, Math.floor((fs.fstatSync(fd).size - HEADER_BYTES) / (dim * 4))));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
   get count(): number {
     return this.rowsOnDisk;
   }

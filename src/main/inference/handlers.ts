@@ -5,7 +5,7 @@ import type { EmbedService } from './embed-service.ts';
 export function embedHandlers(embeddings: EmbedService): AreaHandlers<'embed'> {
   return {
     'embed.status': () => embeddings.status(),
-    'embed.start': async (options) => ({ jobId: (await embeddings.start(options)).jobId }),
+    'embed.start': async (input) => ({ jobId: (await embeddings.start(input)).jobId }),
     'embed.pause': ({ jobId }) => ({ ok: embeddings.pause(jobId) }),
     'embed.resume': ({ jobId }) => ({ ok: embeddings.resume(jobId) }),
     'embed.cancel': ({ jobId }) => ({ ok: embeddings.cancel(jobId) }),

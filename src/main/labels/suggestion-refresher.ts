@@ -109,7 +109,9 @@ export class SuggestionRefresher {
     this.dirty = true;
     this.running ??= this.loop(reason).finally(() => {
       this.running = null;
-      this.settleWaiters(true); // nothing more will be published until the next change
+      // A request that came after the loop's last check (while it was settling) found it still running: run it now.
+      if (this.dirty && !this.closed) this.requestRefresh(reason);
+      else this.settleWaiters(true); // nothing more will be published until the next change
     });
   }
 

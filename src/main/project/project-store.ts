@@ -3,10 +3,10 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
+import { JobRepository } from './job-repo.ts';
 import { migrations, schemaVersion } from './schema.ts';
+import { DB_FILE, cannotWrite, explainStoreError } from './store-errors.ts';
 import { LightboxError } from '../../shared/contract.ts';
-import type { ErrorCode } from '../../shared/contract.ts';
-import { explainFsError } from '../fs-guard.ts';
 import type {
   ProjectInfo,
   RejectedFile,
@@ -16,7 +16,7 @@ import type {
 } from '../../shared/contract.ts';
 import { WorklistQuery as WorklistQuerySchema } from '../../shared/contract.ts';
 
-export const DB_FILE = 'lightbox.db';
+export { DB_FILE, explainStoreError } from './store-errors.ts';
 
 export interface PatientAttrs { patientId: string; name: string; birthDate: string; sex: string }
 export interface StudyAttrs { studyUid: string; date: string; time: string; description: string; accession: string; studyId: string }
@@ -48,46 +48,6 @@ export interface InstanceFile { path: string; size: number; transferSyntax: stri
 // A read-only project whose database cannot be opened in place is viewed from a copy in memory, up to this size.
 const MAX_READ_ONLY_COPY = 1024 ** 3;
 
-/** Whether opening failed because this user may not write the project (its folder, database file or disk). */
-function cannotWrite(e: unknown, dir: string, file: string): boolean {
-  if (!fs.existsSync(file)) return false;
-  if (e instanceof Database.SqliteError) {
-    if (e.code.startsWith('SQLITE_READONLY')) return true;
-    if (e.code !== 'SQLITE_CANTOPEN') return false;
-  } else if (!['EACCES', 'EPERM', 'EROFS'].includes((e as NodeJS.ErrnoException).code ?? '')) {
-    return false;
-  }
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-    fs.accessSync(file, fs.constants.W_OK);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-const STORE_ERRORS: [RegExp, ErrorCode, (dir: string) => string][] = [
-  [/^SQLITE_(BUSY|LOCKED)/, 'busy', (dir) => `${dir} is locked by another program (another Lightbox window, "lightbox serve" or a database tool is writing to it); close that program or wait for it, then try again`],
-  [/^SQLITE_READONLY/, 'io', (dir) => `${dir} is read-only here (open for viewing only); labelling, imports and exports need write access: fix the folder's permissions or copy it somewhere writable`],
-  [/^SQLITE_FULL/, 'io', (dir) => `the disk holding ${dir} is full, so the last change was not saved; free some space and try again`],
-  [/^SQLITE_(CORRUPT|NOTADB)/, 'io', (dir) => `${path.join(dir, DB_FILE)} is damaged or is not a Lightbox database; restore the project folder from a backup`],
-  [/^SQLITE_CANTOPEN/, 'io', (dir) => `${path.join(dir, DB_FILE)} cannot be opened; check that the folder is there and readable`],
-  [/^SQLITE_IOERR/, 'io', (dir) => `reading or writing ${path.join(dir, DB_FILE)} failed; check the disk (and that it is not full or gone)`],
-];
-
-/**
- * A database or file-system failure of the project in `dir` as an expected one that names the folder and the fix;
- * null for anything else (a bug, which keeps its stack).
- */
-export function explainStoreError(e: unknown, dir: string): LightboxError | null {
-  if (e instanceof LightboxError) return e;
-  if (e instanceof Database.SqliteError) {
-    const hit = STORE_ERRORS.find(([code]) => code.test(e.code));
-    return hit ? new LightboxError(hit[1], `project: ${hit[2](dir)} (${e.code})`) : null;
-  }
-  return explainFsError(e, 'project', dir);
-}
-
 function patientKey(p: PatientAttrs): string {
   // PatientID is the identity inside one source; fall back to name+birth date when a file carries no ID.
   return p.patientId ? `id:${p.patientId}` : `name:${p.name}|${p.birthDate}`;
@@ -99,6 +59,7 @@ export class ProjectStore {
   /** Opened without write access (a read-only folder, disk or snapshot): viewing works; every write is refused. */
   readonly readOnly: boolean;
   private closed = false;
+  private jobRepo: JobRepository | null = null;
 
   private constructor(dir: string, db: Database.Database, readOnly = false) {
     this.dir = dir;
@@ -122,14 +83,17 @@ export class ProjectStore {
         fs.mkdirSync(abs, { recursive: true });
       }
       db = new Database(file);
+      // First, so that even switching a new database to WAL waits for another process opening it.
+      db.pragma('busy_timeout = 5000');
       db.pragma('journal_mode = WAL');
       // FULL makes every commit durable (fsync) before we report it as saved.
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
-      db.pragma('busy_timeout = 5000');
       const store = new ProjectStore(abs, db);
       store.migrate();
-      store.markInterruptedJobs();
+      // A job still marked running whose process died is recorded as interrupted, so it can be resumed; one whose
+      // process is alive (another window, a CLI run) is left alone.
+      store.jobs.markAbandoned();
       return store;
     } catch (e) {
       db?.close();
@@ -185,10 +149,13 @@ export class ProjectStore {
     for (let v = current; v < schemaVersion; v++) {
       const sql = migrations[v];
       if (sql === undefined) continue;
+      // IMMEDIATE, and the version read again inside: another process opening the same new project may have
+      // applied this step while we waited for the lock.
       this.db.transaction(() => {
+        if ((this.db.pragma('user_version', { simple: true }) as number) !== v) return;
         this.db.exec(sql);
         this.db.pragma(`user_version = ${v + 1}`);
-      })();
+      }).immediate();
     }
     if (current === 0) {
       const name = path.basename(this.dir);
@@ -196,9 +163,9 @@ export class ProjectStore {
     }
   }
 
-  /** A job still marked running belongs to a process that died: record it as interrupted so it can be resumed. */
-  private markInterruptedJobs(): void {
-    this.db.prepare("UPDATE jobs SET status = 'interrupted' WHERE status = 'running'").run();
+  /** Jobs, and the lease each running one holds on its kind. */
+  get jobs(): JobRepository {
+    return (this.jobRepo ??= new JobRepository(this.db));
   }
 
   close(): void {
@@ -226,7 +193,7 @@ export class ProjectStore {
   }
 
   info(): ProjectInfo {
-    const job = this.interruptedJob<{ root?: string }>('import');
+    const job = this.jobs.interrupted<{ root?: string }>('import');
     const interruptedImport = job ? { jobId: job.id, root: job.params.root ?? '' } : null;
     return { dir: this.dir, name: this.name(), schemaVersion, readOnly: this.readOnly, ...this.counts(), interruptedImport };
   }
@@ -336,37 +303,9 @@ export class ProjectStore {
     };
   }
 
-  // ---- jobs ----
-
-  createJob(kind: string, params: object): number {
-    const r = this.db
-      .prepare("INSERT INTO jobs(kind, params, status, started_at) VALUES (?, ?, 'running', ?)")
-      .run(kind, JSON.stringify(params), new Date().toISOString());
-    return Number(r.lastInsertRowid);
-  }
-
-  updateJob(id: number, done: number, total: number): void {
-    this.db.prepare('UPDATE jobs SET done = ?, total = ? WHERE id = ?').run(done, total, id);
-  }
-
-  finishJob(id: number, status: 'done' | 'cancelled' | 'failed', error = ''): void {
-    this.db.prepare('UPDATE jobs SET status = ?, finished_at = ?, error = ? WHERE id = ?').run(status, new Date().toISOString(), error, id);
-  }
-
-  /** The latest job of this kind that a crash or kill left unfinished, with its parameters. */
-  interruptedJob<P extends object>(kind: string): { id: number; params: P } | null {
-    const row = this.db
-      .prepare("SELECT id, params FROM jobs WHERE kind = ? AND status = 'interrupted' ORDER BY id DESC LIMIT 1")
-      .get(kind) as { id: number; params: string } | undefined;
-    return row ? { id: row.id, params: JSON.parse(row.params) as P } : null;
-  }
-
-  /** Interrupted jobs of this kind (those whose parameters match, if given) are superseded by a new run. */
-  supersedeInterrupted(kind: string, matches: (params: Record<string, unknown>) => boolean = () => true): void {
-    const rows = this.db.prepare("SELECT id, params FROM jobs WHERE kind = ? AND status = 'interrupted'").all(kind) as { id: number; params: string }[];
-    for (const r of rows) {
-      if (matches(JSON.parse(r.params) as Record<string, unknown>)) this.finishJob(r.id, 'cancelled', 'resumed by a later job');
-    }
+  /** How many files of a root have this status. */
+  fileStatusCount(root: string, status: FileOutcome['status']): number {
+    return this.db.prepare('SELECT count(*) FROM files WHERE root = ? AND status = ?').pluck().get(root, status) as number;
   }
 
   // ---- worklist and viewer ----

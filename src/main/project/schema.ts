@@ -200,6 +200,12 @@ export const migrations: readonly string[] = [
     manifest_sha256 TEXT NOT NULL
   );
   `,
+  /* 5: the process that runs a job. A 'running' row is the lease on its kind (one writer per kind and project,
+     across processes); pid and its start time tell a live holder from one that crashed (see project/job-repo.ts). */ `
+  ALTER TABLE jobs ADD COLUMN pid INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN process_started_ms INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX jobs_running ON jobs(kind) WHERE status = 'running';
+  `,
 ];
 
 export const schemaVersion = migrations.length;
