@@ -10,7 +10,6 @@ import { Lightbox } from '../../src/main/app.ts';
 import { inflateDataSet } from '../../src/main/dicom/dicom-writer.ts';
 import { TS } from '../../src/main/dicom/header.ts';
 import { readHeader } from '../../src/main/dicom/read-header.ts';
-import { importFolder } from '../../src/main/dicom/import-service.ts';
 import { decodeFrame, openPixelSource } from '../../src/main/dicom/pixels.ts';
 import type { DecodedFrame } from '../../src/main/dicom/pixels.ts';
 import { FIXTURE_DIR, tempDir } from '../helpers.ts';
@@ -54,7 +53,7 @@ describe('deflated files made by dcmconv +td', () => {
     const project = tempDir();
     const app = Lightbox.open(project, { create: true });
     try {
-      const summary = await importFolder(app.store, dir);
+      const summary = await app.imports.run({ folder: dir });
       expect(summary.rejected).toEqual([]);
       const db = new Database(path.join(project, 'lightbox.db'), { readonly: true });
       const rows = db.prepare('SELECT i.id AS id, f.path AS path FROM instances i JOIN files f ON f.id = i.file_pk').all() as { id: number; path: string }[];
