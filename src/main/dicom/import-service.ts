@@ -62,6 +62,15 @@ async function walk(root: string, rejected: RejectedFile[], onCount: (n: number)
   return files;
 }
 
+/**
+ * Rejections that say the file could not be read (permissions, a folder gone mid-import, an I/O error) rather than
+ * what is in it. Fixing them (chmod, restoring with `cp -a`) need not change size or mtime, so such files are read
+ * again on every re-import instead of being skipped as unchanged.
+ */
+export function isTransientReason(reason: string): boolean {
+  return /^(cannot open|cannot read|cannot stat|could not be read)\b/.test(reason);
+}
+
 export function outcomeFor(file: FileStat): FileOutcome {
   let h: ReturnType<typeof readHeader>;
   try {
@@ -88,7 +97,7 @@ async function importFolder(store: ProjectStore, root: string, job: JobContext, 
   const known = store.knownFiles(root);
   const todo = files.filter((f) => {
     const k = known.get(f.path);
-    return !k || k.size !== f.size || k.mtimeMs !== f.mtimeMs;
+    return !k || k.size !== f.size || k.mtimeMs !== f.mtimeMs || isTransientReason(k.rejected);
   });
   known.clear();
   if (!signal.aborted) store.forgetMissing(root, new Set(files.map((f) => f.path)));

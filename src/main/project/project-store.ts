@@ -41,7 +41,8 @@ export type FileOutcome =
   | (FileStat & { status: 'rejected'; reason: string })
   | (FileStat & { status: 'not-dicom' });
 
-export interface KnownFile { size: number; mtimeMs: number }
+/** A file seen before: what the last scan saw, and its rejection reason ('' unless it was rejected). */
+export interface KnownFile { size: number; mtimeMs: number; rejected: string }
 
 export interface InstanceFile { path: string; size: number; transferSyntax: string; isImage: boolean }
 
@@ -208,8 +209,8 @@ export class ProjectStore {
   /** The files already seen under `root`, for incremental re-scan. */
   knownFiles(root: string): Map<string, KnownFile> {
     const map = new Map<string, KnownFile>();
-    const rows = this.db.prepare('SELECT path, size, mtime_ms FROM files WHERE root = ?').raw().iterate(root) as Iterable<[string, number, number]>;
-    for (const [p, size, mtimeMs] of rows) map.set(p, { size, mtimeMs });
+    const rows = this.db.prepare("SELECT path, size, mtime_ms, CASE WHEN status = 'rejected' THEN reason ELSE '' END FROM files WHERE root = ?").raw().iterate(root) as Iterable<[string, number, number, string]>;
+    for (const [p, size, mtimeMs, rejected] of rows) map.set(p, { size, mtimeMs, rejected });
     return map;
   }
 
