@@ -55,8 +55,9 @@ export function disableViewport(viewportId: string): void {
   engine?.disableElement(viewportId);
 }
 
+/** Fits every canvas to its element again, keeping each camera (zoom and pan) as it was. */
 export function resizeViewports(): void {
-  engine?.resize(true, false);
+  engine?.resize(true, true);
 }
 
 /** Draws one image into a plain canvas (series thumbnails), with the same loaders and codecs as the viewer. */
