@@ -41,7 +41,7 @@ export function EmbedBar() {
   return (
     <div className="embedbar" data-testid="embed-bar">
       <span className="model" title={status?.model ? `${status.model.name} ${status.model.version}\n${status.model.dir}\nmodel hash ${status.model.sha256}` : ''}>
-        {status?.model ? status.model.name : 'no model'}
+        <span className="model-name">{status?.model ? status.model.name : 'no model'}</span>
         {status?.provider && notice && <span className={`chip ${notice.warn ? 'warn' : ''}`} data-testid="embed-provider" data-warn={notice.warn} title={notice.title}>{status.provider}</span>}
       </span>
       {running && progress ? (

@@ -41,7 +41,11 @@ function RowThumbnail({ thumbnail }: { thumbnail: WorklistRow['thumbnail'] }) {
     return () => seen.disconnect();
   }, [thumbnail]);
   if (!thumbnail) return <span className="row-thumb none" title="No images in this study" />;
-  return <canvas ref={ref} className="row-thumb" width={40} height={40} data-testid="row-thumb" data-state={state} title={state === 'failed' ? 'Could not draw this image' : ''} />;
+  return (
+    <span className="row-thumb" data-testid="row-thumb" data-state={state} title={state === 'failed' ? 'Could not draw this image' : ''}>
+      <canvas ref={ref} width={40} height={40} />
+    </span>
+  );
 }
 
 const count = (n: number, cls = ''): ReactElement => <td className={`num ${n === 0 ? 'dim' : cls}`}>{n === 0 ? '–' : n}</td>;
