@@ -90,7 +90,7 @@ describe('the worklist', () => {
     await page.keyboard.press('Escape');
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=worklist] tbody tr').length === n, COUNT);
     expect(await page.inputValue('[data-testid=worklist-modality]')).toBe('DX');
-    await page.waitForFunction((t) => Math.abs((document.querySelector('[data-testid=worklist-scroll]')?.scrollTop ?? 0) - t) < 2, top, { timeout: 5000 })
+    await page.waitForFunction((t) => Math.abs((document.querySelector('[data-testid=worklist-scroll]')?.scrollTop ?? 0) - t) < 2, top)
       .catch(async (e: Error) => { throw new Error(`scrollTop ${await scrollTop()}, left at ${top}: ${await page.$eval('[data-testid=worklist-scroll]', (x) => `${x.scrollHeight} ${x.clientHeight} rows ${x.querySelectorAll('tr').length}`)} ${e.message}`); });
     expect(await page.getAttribute('tr.cursor', 'data-study-id')).toBe(String(studyId));
   });

@@ -93,8 +93,8 @@ export function StackViewer({ images, modality, onInstance, onSnapshot, controls
       }
     })();
     // The canvas must follow its box (a side panel opening, the window resizing), or the image is stretched;
-    // the camera stays, so zoom and pan survive.
-    const resized = new ResizeObserver(() => resizeViewports());
+    // the reader's zoom and pan survive.
+    const resized = new ResizeObserver(() => resizeViewports(viewportRef.current));
     resized.observe(el);
     return () => {
       disposed = true;
