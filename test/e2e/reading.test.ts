@@ -24,7 +24,7 @@ const COUNT = 230;
 
 beforeAll(async () => {
   ({ app } = await openDemoProject({ count: COUNT, ctSeries: 1 }));
-  app.labels.setSchema(DEMO_SCHEMA);
+  app.labels.setSchema({ schema: DEMO_SCHEMA });
   // One study labelled at the study level and flagged; the worklist must show both.
   const first = (await app.invoke('worklist.query', { sort: 'patientName', direction: 'asc', limit: 1 })).rows[0]!;
   labelledStudy = first.id;
