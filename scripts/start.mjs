@@ -38,11 +38,27 @@ function electronBinary() {
   }
 }
 
-const args = process.argv.slice(2);
+/**
+ * Stopping `npm start` (Ctrl-C, SIGTERM from a service manager or a test) must stop what it started: the signal is
+ * passed on, and a child that has not exited a few seconds later is killed, so no server is left holding its port.
+ */
+function stopWithUs(child) {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(sig, () => {
+      child.kill(sig);
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    });
+  }
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
+}
+
+const argv = process.argv.slice(2);
+const browserOnly = argv.includes('--browser');
+// --browser is ours; `lightbox serve` does not take it.
+const args = argv.filter((a) => a !== '--browser');
 const exe = electronBinary();
-if (exe && !args.includes('--browser')) {
-  const child = spawn(exe, [root, ...args], { stdio: 'inherit' });
-  child.on('exit', (code) => process.exit(code ?? 0));
+if (exe && !browserOnly) {
+  stopWithUs(spawn(exe, [root, ...args], { stdio: 'inherit' }));
 } else {
   console.log(exe
     ? 'Starting the browser host (--browser).'
@@ -57,6 +73,5 @@ if (exe && !args.includes('--browser')) {
       if (opener) spawn(opener, [m[1]], { stdio: 'ignore', detached: true }).unref();
     }
   });
-  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-  child.on('exit', (code) => process.exit(code ?? 0));
+  stopWithUs(child);
 }

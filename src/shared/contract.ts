@@ -46,6 +46,19 @@ export const StudyRow = z.object({
 });
 export type StudyRow = z.infer<typeof StudyRow>;
 
+/** A worklist row: the study, how far its labelling is, and one image to show small. */
+export const WorklistRow = StudyRow.extend({
+  /** Items of the study (the study, its series, its images) with a label decided in any group. */
+  labelled: z.number().int(),
+  /** Items flagged for a second opinion. */
+  flagged: z.number().int(),
+  /** Labelled items whose current label is an accepted suggestion (one by one or in bulk). */
+  suggested: z.number().int(),
+  /** The first image of the first image series, by instance id (the renderer draws it through the instance route). */
+  thumbnail: z.object({ instanceId: z.number().int(), frames: z.number().int() }).nullable(),
+});
+export type WorklistRow = z.infer<typeof WorklistRow>;
+
 export const InstanceRef = z.object({
   id: z.number().int(),
   instanceNumber: z.number().nullable(),
@@ -123,6 +136,10 @@ export const EmbedStatus = z.object({
   interrupted: z.object({ jobId: z.number().int(), model: z.string() }).nullable(),
 });
 export type EmbedStatus = z.infer<typeof EmbedStatus>;
+
+/** embed.status as the UI gets it: the service's status and whether the machine has a GPU at all. */
+export const EmbedStatusView = EmbedStatus.extend({ gpu: z.enum(['none', 'present', 'unknown']) });
+export type EmbedStatusView = z.infer<typeof EmbedStatusView>;
 
 export const Neighbour = z.object({
   instanceId: z.number().int(),
@@ -415,14 +432,14 @@ export const calls = {
   },
   'worklist.query': {
     input: WorklistQuery,
-    result: z.object({ total: z.number().int(), rows: z.array(StudyRow), modalities: z.array(z.string()) }),
+    result: z.object({ total: z.number().int(), rows: z.array(WorklistRow), modalities: z.array(z.string()) }),
   },
   'study.get': {
     input: z.object({ studyId: Id }).strict(),
     result: z.object({ study: StudyRow, series: z.array(SeriesRow) }),
   },
   'instance.tags': { input: z.object({ instanceId: Id }).strict(), result: z.array(TagRow) },
-  'embed.status': { input: Empty, result: EmbedStatus },
+  'embed.status': { input: Empty, result: EmbedStatusView },
   'embed.start': {
     input: z
       .object({

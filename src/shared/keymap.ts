@@ -50,9 +50,9 @@ export const KEYMAP = [
   { command: 'study.previous-series', context: 'study', keys: ['['], label: 'previous series' },
   { command: 'study.next-series', context: 'study', keys: [']'], label: 'next series' },
   // The labelling view leaves digits to label shortcuts, so the presets are the study view's, not the viewer's.
-  { command: 'study.preset', context: 'study', keys: ['1', '2', '3', '4', '5'], label: 'window/level presets: soft tissue, lung, bone, brain, abdomen' },
-  // Reserved with t: the labelling view shows the same viewer, and these keys should not mean a label there.
-  { command: 'study.similar', context: 'study', keys: ['s'], label: 'find images like what the viewport shows (zoom and pan to a region first)', reserved: true },
+  // A key past the modality's presets does nothing (src/renderer/src/viewer/presets.ts).
+  { command: 'study.preset', context: 'study', keys: ['1', '2', '3', '4', '5'], label: 'window/level presets of the modality: CT soft tissue, lung, bone, brain, abdomen; DX/CR default, bone, soft tissue; others default, full range' },
+  { command: 'study.help', context: 'study', keys: ['?'], label: 'this help' },
 
   { command: 'viewer.next-image', context: 'viewer', keys: ['ArrowDown', 'j'], label: 'next image (slice or frame)' },
   { command: 'viewer.previous-image', context: 'viewer', keys: ['ArrowUp', 'k'], label: 'previous image' },
@@ -62,6 +62,8 @@ export const KEYMAP = [
   { command: 'viewer.last-image', context: 'viewer', keys: ['End'], label: 'last image' },
   { command: 'viewer.invert', context: 'viewer', keys: ['i'], label: 'invert' },
   { command: 'viewer.reset', context: 'viewer', keys: ['r'], label: 'reset the view (window/level, zoom, pan)' },
+  // The viewer's, so the study view and the labelling view both have it (and no label can take s).
+  { command: 'viewer.similar', context: 'viewer', keys: ['s'], label: 'find images like what the viewport shows (zoom and pan to a region first)' },
 
   { command: 'labelling.accept', context: 'labelling', keys: ['Enter', 'a'], label: 'accept the suggestion of the active group' },
   { command: 'labelling.reject', context: 'labelling', keys: ['x'], label: 'reject the suggestion (the next best is shown)' },

@@ -113,6 +113,23 @@ describe('labelling from the keyboard', () => {
     await page.click('[data-testid=blinded-toggle]');
   });
 
+  it('s finds images like the one on screen, and the address is a link that opens the item', async () => {
+    await page.waitForSelector('[data-testid=viewport][data-rendered=true]');
+    const item = await panelItem();
+    await page.waitForFunction((id) => location.hash === `#/label/study/${id}`, item);
+    await page.keyboard.press('s');
+    await page.waitForSelector('[data-testid=similar-item]', { timeout: 30_000 });
+    await page.screenshot({ path: path.join(OUT, 'label-similar.png') });
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid=similar-panel]', { state: 'detached' });
+    // An item further down the queue, opened from its link in a fresh tab.
+    const target = Number(await page.locator('[data-testid=queue-item]').nth(5).getAttribute('data-item-id'));
+    const other = await browser.newContext().then((c) => c.newPage());
+    await other.goto(`${host.startUrl}#/label/study/${target}`);
+    await other.waitForFunction((id) => document.querySelector('[data-testid=label-panel]')?.getAttribute('data-item-id') === String(id), target, { timeout: 30_000 });
+    await other.context().close();
+  });
+
   it('the schema editor saves a new group and refuses a reserved shortcut with the field named', async () => {
     await page.click('[data-testid=open-schema]');
     await page.click('[data-testid=add-group]');

@@ -141,9 +141,13 @@ describe('workstation in Chromium', () => {
     expect(tags).toContain('NumberOfFrames');
     expect(tags).toContain('Fixture^Pätient');
     await page.screenshot({ path: path.join(OUT, 'tags.png') });
-    // A digit picks a window/level preset (2: lung) and ] the next series, in the study view.
+    // A digit picks one of the modality's window/level presets (this OT image: 2 is the full range of its values,
+    // and there is no 3) and ] the next series, in the study view.
     await page.keyboard.press('2');
-    await page.waitForSelector('[data-testid=voi]:has-text("W 1500 L -600")');
+    await page.waitForSelector('[data-testid=voi][data-preset="Full range"]');
+    const full = await page.textContent('[data-testid=voi]');
+    await page.keyboard.press('3');
+    expect(await page.textContent('[data-testid=voi]')).toBe(full);
     const shownSeries = await page.getAttribute('.thumb.active', 'data-series-id');
     await page.keyboard.press(']');
     await page.waitForFunction((b) => document.querySelector('.thumb.active')?.getAttribute('data-series-id') !== b, shownSeries);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { KEYMAP, KEY_CONTEXTS, bindingsOf, keyHint, keyHits, keyLabel, matchesChord, parseChord, reservedKeys } from '../../src/shared/keymap.ts';
 import type { KeyContext, KeyHandlers, KeyPress } from '../../src/shared/keymap.ts';
 import { DEMO_SCHEMA, LabelSchema, RESERVED_KEYS } from '../../src/shared/label-schema.ts';
-import { VOI_PRESETS } from '../../src/renderer/src/viewer/presets.ts';
+import { CT_PRESETS, OTHER_PRESETS, RADIOGRAPH_PRESETS } from '../../src/renderer/src/viewer/presets.ts';
 
 const RENDERER = path.resolve(import.meta.dirname, '../../src/renderer/src');
 const KEYBOARD_MODULE = path.join(RENDERER, 'keyboard');
@@ -48,14 +48,16 @@ describe('the keymap table', () => {
     }
   });
 
-  it('has one preset key per window/level preset, and names them', () => {
+  it('has a preset key for every window/level preset of every modality, and names them', () => {
     const presets = bindingsOf('study').find((b) => b.command === 'study.preset')!;
-    expect(presets.keys.length).toBe(VOI_PRESETS.length);
-    for (const p of VOI_PRESETS) expect(presets.label).toContain(p.name.toLowerCase());
+    for (const list of [CT_PRESETS, RADIOGRAPH_PRESETS, OTHER_PRESETS]) {
+      expect(presets.keys.length).toBeGreaterThanOrEqual(list.length);
+      for (const p of list) expect(presets.label).toContain(p.name.toLowerCase());
+    }
   });
 
   it('reserves for the labelling view exactly the keys it reserved before the keymap', () => {
-    expect(RESERVED_KEYS).toEqual(['a', 'x', 'n', 'p', 'z', 'y', 'f', 'e', 'b', 'h', 'j', 'k', 'i', 'r', 't', 's', '?']);
+    expect(RESERVED_KEYS).toEqual(['a', 'x', 'n', 'p', 'z', 'y', 'f', 'e', 'b', 'h', 'j', 'k', 'i', 'r', 's', 't', '?']);
     expect(RESERVED_KEYS).toEqual(reservedKeys());
     // Every plain letter or digit of the labelling view is refused as a label shortcut, with the list in the message.
     for (const b of [...bindingsOf('labelling'), ...bindingsOf('viewer')]) {

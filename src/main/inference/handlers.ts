@@ -1,10 +1,11 @@
 // Embedding calls: parsed input in, the contract's result out.
 import type { AreaHandlers } from '../../shared/contract.ts';
 import type { EmbedService } from './embed-service.ts';
+import { probeGpu } from './gpu-probe.ts';
 
 export function embedHandlers(embeddings: EmbedService): AreaHandlers<'embed'> {
   return {
-    'embed.status': () => embeddings.status(),
+    'embed.status': async () => ({ ...(await embeddings.status()), gpu: probeGpu() }),
     'embed.start': async (input) => ({ jobId: (await embeddings.start(input)).jobId }),
     'embed.pause': ({ jobId }) => ({ ok: embeddings.pause(jobId) }),
     'embed.resume': ({ jobId }) => ({ ok: embeddings.resume(jobId) }),

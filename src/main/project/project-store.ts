@@ -13,6 +13,7 @@ import type {
   SeriesRow,
   StudyRow,
   WorklistQuery,
+  WorklistRow,
 } from '../../shared/contract.ts';
 import { WorklistQuery as WorklistQuerySchema } from '../../shared/contract.ts';
 
@@ -311,7 +312,7 @@ export class ProjectStore {
 
   // ---- worklist and viewer ----
 
-  worklist(q: WorklistQuery): { total: number; rows: StudyRow[]; modalities: string[] } {
+  worklist(q: WorklistQuery): { total: number; rows: WorklistRow[]; modalities: string[] } {
     const query = WorklistQuerySchema.parse(q);
     const where: string[] = [];
     const args: (string | number)[] = [];
@@ -336,7 +337,53 @@ export class ProjectStore {
     const rows = this.db.prepare(`${STUDY_SELECT} ${whereSql} ORDER BY ${sortSql[query.sort]} ${dir}, s.study_time ${dir}, s.id LIMIT ? OFFSET ?`)
       .all(...args, query.limit, query.offset) as StudyRow[];
     const modalities = this.db.prepare("SELECT DISTINCT modality FROM series WHERE modality <> '' ORDER BY modality").pluck().all() as string[];
-    return { total, rows, modalities };
+    return { total, rows: this.withLabellingAndThumbnails(rows), modalities };
+  }
+
+  /**
+   * Adds to a page of studies their label counts (from label_state: the study, its series and its images, by UID)
+   * and a thumbnail image. One query each for the page, not one per row.
+   */
+  private withLabellingAndThumbnails(rows: StudyRow[]): WorklistRow[] {
+    if (rows.length === 0) return [];
+    const ids = JSON.stringify(rows.map((r) => r.id));
+    const counts = this.db.prepare(`
+      WITH page(id) AS (SELECT value FROM json_each(?)),
+      items AS (
+        SELECT s.id AS study, ls.level, ls.item_uid, ls.group_key, ls.labels, ls.flagged, ls.last_event
+          FROM page JOIN studies s ON s.id = page.id JOIN label_state ls ON ls.level = 'study' AND ls.item_uid = s.study_uid
+        UNION ALL
+        SELECT x.study_pk, ls.level, ls.item_uid, ls.group_key, ls.labels, ls.flagged, ls.last_event
+          FROM page JOIN series x ON x.study_pk = page.id JOIN label_state ls ON ls.level = 'series' AND ls.item_uid = x.series_uid
+        UNION ALL
+        SELECT x.study_pk, ls.level, ls.item_uid, ls.group_key, ls.labels, ls.flagged, ls.last_event
+          FROM page JOIN series x ON x.study_pk = page.id JOIN instances i ON i.series_pk = x.id
+          JOIN label_state ls ON ls.level = 'image' AND ls.item_uid = i.sop_uid
+      )
+      SELECT it.study AS study,
+        count(DISTINCT CASE WHEN it.group_key <> '' AND it.labels <> 'null' THEN it.level || ':' || it.item_uid END) AS labelled,
+        count(DISTINCT CASE WHEN it.flagged = 1 THEN it.level || ':' || it.item_uid END) AS flagged,
+        count(DISTINCT CASE WHEN it.group_key <> '' AND it.labels <> 'null' AND e.source IN ('suggestion', 'bulk') THEN it.level || ':' || it.item_uid END) AS suggested
+      FROM items it JOIN label_events e ON e.id = it.last_event GROUP BY it.study`).all(ids) as { study: number; labelled: number; flagged: number; suggested: number }[];
+    const byStudy = new Map(counts.map((c) => [c.study, c]));
+    const thumbs = this.db.prepare(`
+      SELECT page.id AS study, (
+        SELECT i.id || ':' || i.frames FROM series x JOIN instances i ON i.series_pk = x.id
+        WHERE x.study_pk = page.id AND i.is_image = 1
+        ORDER BY x.series_number IS NULL, x.series_number, x.id, i.instance_number IS NULL, i.instance_number, i.id LIMIT 1
+      ) AS thumb FROM (SELECT value AS id FROM json_each(?)) AS page`);
+    const thumbOf = new Map((thumbs.raw().all(ids) as [number, string | null][]).map(([study, t]) => [study, t]));
+    return rows.map((r) => {
+      const c = byStudy.get(r.id);
+      const t = thumbOf.get(r.id)?.split(':').map(Number);
+      return {
+        ...r,
+        labelled: c?.labelled ?? 0,
+        flagged: c?.flagged ?? 0,
+        suggested: c?.suggested ?? 0,
+        thumbnail: t && t[0] !== undefined && t[1] !== undefined ? { instanceId: t[0], frames: t[1] } : null,
+      };
+    });
   }
 
   study(studyId: number): { study: StudyRow; series: SeriesRow[] } {

@@ -8,12 +8,37 @@ import { LabelView } from './features/labelling/LabelView.tsx';
 import { ProjectsDialog } from './features/projects/ProjectsDialog.tsx';
 import { StudyView } from './features/viewer/StudyView.tsx';
 import { Worklist } from './features/worklist/Worklist.tsx';
+import { formatRoute, parseRoute } from './routes.ts';
+import type { Route } from './routes.ts';
+
+/** The route in the location hash, and a way to go somewhere (a new history entry, or `replace` the current one). */
+function useRoute(): [Route, (r: Route, replace?: boolean) => void] {
+  const [route, setRoute] = useState(() => parseRoute(location.hash));
+  useEffect(() => {
+    const onChange = (): void => setRoute(parseRoute(location.hash));
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  const go = useCallback((r: Route, replace = false) => {
+    const hash = formatRoute(r);
+    if (hash === (location.hash || '#/')) return;
+    if (replace) {
+      history.replaceState(history.state, '', hash);
+      setRoute(parseRoute(hash));
+    } else location.hash = hash;
+  }, []);
+  return [route, go];
+}
 
 export function App() {
   const [info, setInfo] = useState<ProjectInfo | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [studyId, setStudyId] = useState<number | null>(null);
-  const [labelling, setLabelling] = useState(false);
+  const [route, go] = useRoute();
+  const labelling = route.view === 'label';
+  const openStudy = useCallback((studyId: number) => go({ view: 'study', studyId }), [go]);
+  const toWorklist = useCallback(() => go({ view: 'worklist' }), [go]);
+  // Moving through the queue rewrites the link in place: Back leaves the labelling view rather than replaying it.
+  const onLabelItem = useCallback((item: { level: 'study' | 'series' | 'image'; itemId: number }) => go({ view: 'label', item }, true), [go]);
   const [showImport, setShowImport] = useState(false);
   const [showExport, setShowExport] = useState(false);
   const [showProjects, setShowProjects] = useState(false);
@@ -30,16 +55,16 @@ export function App() {
   return (
     <div className="app">
       <header className="topbar">
-        <button className="brand" onClick={() => { setStudyId(null); setLabelling(false); }} title="Back to the worklist">Lightbox</button>
+        <button className="brand" onClick={toWorklist} title="Back to the worklist">Lightbox</button>
         {info && (
-          <span className="project" data-testid="project-summary">
+          <span className="project" data-testid="project-summary" title={`${info.dir}\n${info.name} · ${info.patients} patients · ${info.studies} studies · ${info.series} series · ${info.instances} instances`}>
             {info.name} · {info.patients} patients · {info.studies} studies · {info.series} series · {info.instances} instances
             {info.rejectedFiles > 0 && <> · <button className="link warn" onClick={() => setShowImport(true)}>{info.rejectedFiles} rejected</button></>}
           </span>
         )}
         <span className="spacer" />
         <EmbedBar />
-        <button onClick={() => { setLabelling((v) => !v); setStudyId(null); }} aria-pressed={labelling} data-testid="open-label" title="Label studies with suggestions, from the keyboard">
+        <button onClick={() => go(labelling ? { view: 'worklist' } : { view: 'label', item: null })} aria-pressed={labelling} data-testid="open-label" title="Label studies with suggestions, from the keyboard">
           {labelling ? 'Worklist' : 'Label'}
         </button>
         <span className="host" title="How this window talks to Lightbox">{api.host === 'electron' ? 'desktop' : 'browser host'}</span>
@@ -55,11 +80,11 @@ export function App() {
         </div>
       )}
       <main className="content">
-        {studyId !== null
-          ? <StudyView key={studyId} studyId={studyId} onClose={() => setStudyId(null)} onOpenStudy={setStudyId} />
-          : labelling
-            ? <LabelView onOpenStudy={setStudyId} />
-            : <Worklist version={version} onOpen={setStudyId} />}
+        {route.view === 'study'
+          ? <StudyView key={route.studyId} studyId={route.studyId} onClose={toWorklist} onOpenStudy={openStudy} />
+          : route.view === 'label'
+            ? <LabelView onOpenStudy={openStudy} openItem={route.item} onItem={onLabelItem} />
+            : <Worklist version={version} onOpen={openStudy} />}
       </main>
       {showProjects && <ProjectsDialog info={info} onClose={() => setShowProjects(false)} />}
       {showExport && <ExportDialog onClose={() => setShowExport(false)} />}

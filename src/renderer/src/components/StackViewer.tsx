@@ -1,13 +1,14 @@
 // One stack viewport and its toolbar, shared by the study view and the labelling view. Its own keys (slices,
-// invert, reset) are the keymap's viewer context; the study view drives presets and Similar through `controls`.
+// invert, reset, Similar) are the keymap's viewer context; the study view drives presets through `controls`.
 import { useEffect, useImperativeHandle, useRef, useState } from 'react';
 import type { Ref } from 'react';
 import type { Types } from '@cornerstonejs/core';
-import { Enums as CsEnums, eventTarget, utilities } from '@cornerstonejs/core';
+import { Enums as CsEnums, eventTarget, metaData, utilities } from '@cornerstonejs/core';
 import { keyHint, keysOf } from '../../../shared/keymap.ts';
 import { useKeymap } from '../keyboard/use-keymap.ts';
 import { disableViewport, enableStackViewport, initCornerstone, resizeViewports } from '../viewer/cornerstone.ts';
-import { VOI_PRESETS } from '../viewer/presets.ts';
+import { presetsFor, resolvePreset, sameWindow } from '../viewer/presets.ts';
+import type { VoiPreset, Window } from '../viewer/presets.ts';
 import type { StackImage } from '../viewer/image-ids.ts';
 import { snapshot } from '../viewer/snapshot.ts';
 import type { Snapshot } from '../viewer/snapshot.ts';
@@ -20,6 +21,7 @@ declare global {
 
 interface Props {
   images: StackImage[];
+  /** The series' modality, which picks the window/level presets; '' reads it from the images. */
   modality: string;
   onInstance: (instanceId: number) => void;
   /** Called with what the viewport shows (after window/level, zoom and pan), as RGB pixels. */
@@ -29,17 +31,19 @@ interface Props {
 }
 
 export interface ViewerControls {
-  /** Applies VOI_PRESETS[index]. */
+  /** Applies the modality's preset `index`; false when it has none there. */
   preset(index: number): boolean;
-  /** Sends what is on screen to onSnapshot. */
-  findSimilar(): boolean;
 }
 
 export function StackViewer({ images, modality, onInstance, onSnapshot, controls }: Props) {
   const element = useRef<HTMLDivElement>(null);
   const viewportRef = useRef<Types.IStackViewport | null>(null);
   const [index, setIndex] = useState(0);
-  const [voi, setVoi] = useState<{ width: number; center: number } | null>(null);
+  const [voi, setVoi] = useState<Window | null>(null);
+  const [imageModality, setImageModality] = useState('');
+  // The preset last applied and the window it set: the overlay names it while the window is still that one.
+  const [active, setActive] = useState<{ name: string; window: Window } | null>(null);
+  const presets = presetsFor(modality || imageModality);
   const [error, setError] = useState<string | null>(null);
   const [rendered, setRendered] = useState(false);
 
@@ -58,6 +62,9 @@ export function StackViewer({ images, modality, onInstance, onSnapshot, controls
         window.__lightboxMetrics ??= { firstImageMs: [] };
         window.__lightboxMetrics.firstImageMs.push(performance.now() - opened);
         setRendered(true);
+        const id = images[vp.getCurrentImageIdIndex()]?.imageId;
+        const series = id ? (metaData.get('generalSeriesModule', id) as { modality?: string } | undefined) : undefined;
+        setImageModality(series?.modality ?? '');
       }
       const range = vp.getProperties().voiRange;
       if (range) {
@@ -85,11 +92,13 @@ export function StackViewer({ images, modality, onInstance, onSnapshot, controls
         setError(`Could not display this series: ${e instanceof Error ? e.message : String(e)}`);
       }
     })();
-    const onResize = (): void => resizeViewports();
-    window.addEventListener('resize', onResize);
+    // The canvas must follow its box (a side panel opening, the window resizing), or the image is stretched;
+    // the reader's zoom and pan survive.
+    const resized = new ResizeObserver(() => resizeViewports(viewportRef.current));
+    resized.observe(el);
     return () => {
       disposed = true;
-      window.removeEventListener('resize', onResize);
+      resized.disconnect();
       el.removeEventListener(CsEnums.Events.IMAGE_RENDERED, onRendered);
       eventTarget.removeEventListener(CsEnums.Events.IMAGE_LOAD_ERROR, onLoadError);
       viewportRef.current = null;
@@ -108,11 +117,17 @@ export function StackViewer({ images, modality, onInstance, onSnapshot, controls
     const next = Math.max(0, Math.min(images.length - 1, vp.getCurrentImageIdIndex() + delta));
     void vp.setImageIdIndex(next);
   };
-  const preset = (width: number, center: number): void => {
+  const applyPreset = (p: VoiPreset): boolean => {
     const vp = viewportRef.current;
-    if (!vp) return;
-    vp.setProperties({ voiRange: utilities.windowLevel.toLowHighRange(width, center) });
+    if (!vp) return false;
+    const image = vp.getCornerstoneImage();
+    const first = (v: number | number[] | undefined): number | undefined => (Array.isArray(v) ? v[0] : v);
+    const w = resolvePreset(p.rule, { min: image.minPixelValue, max: image.maxPixelValue, fileWidth: first(image.windowWidth), fileCenter: first(image.windowCenter) });
+    if (!w) return false;
+    vp.setProperties({ voiRange: utilities.windowLevel.toLowHighRange(w.width, w.center) });
+    setActive({ name: p.name, window: w });
     vp.render();
+    return true;
   };
   const invert = (): void => {
     const vp = viewportRef.current;
@@ -125,6 +140,7 @@ export function StackViewer({ images, modality, onInstance, onSnapshot, controls
     if (!vp) return;
     vp.resetProperties();
     vp.resetCamera();
+    setActive(null);
     vp.render();
   };
 
@@ -139,12 +155,9 @@ export function StackViewer({ images, modality, onInstance, onSnapshot, controls
 
   useImperativeHandle(controls, () => ({
     preset: (i) => {
-      const p = VOI_PRESETS[i];
-      if (!p) return false;
-      preset(p.width, p.center);
-      return true;
+      const p = presets[i];
+      return p ? applyPreset(p) : false;
     },
-    findSimilar,
   }));
 
   useKeymap('viewer', {
@@ -156,25 +169,28 @@ export function StackViewer({ images, modality, onInstance, onSnapshot, controls
     'viewer.last-image': () => scroll(images.length),
     'viewer.invert': invert,
     'viewer.reset': reset,
+    'viewer.similar': findSimilar,
   });
+  const presetShown = active && voi && sameWindow(active.window, voi) ? active.name : null;
 
   return (
     <div className="viewer">
       <div className="toolbar">
-        {VOI_PRESETS.map((p, i) => (
-          <button key={p.name} onClick={() => preset(p.width, p.center)} title={`W ${p.width} / L ${p.center} (key ${keysOf('study.preset')[i] ?? ''} in the study view)`} disabled={modality !== 'CT' && modality !== 'MR' && modality !== 'PT' && i !== 0}>
+        {presets.map((p, i) => (
+          <button key={p.name} onClick={() => applyPreset(p)} aria-pressed={presetShown === p.name} data-testid="voi-preset" data-preset={p.name}
+            title={`${p.rule.kind === 'fixed' ? `W ${p.rule.width} / L ${p.rule.center}` : p.rule.kind === 'file' ? 'The window the file carries' : 'From the image\'s own range of values'} (key ${keysOf('study.preset')[i] ?? ''} in the study view)`}>
             {p.name}
           </button>
         ))}
         <button onClick={invert} title={`Invert (${keyHint('viewer.invert')})`}>Invert</button>
         <button onClick={reset} title={`Reset (${keyHint('viewer.reset')})`}>Reset</button>
-        {onSnapshot && <button onClick={findSimilar} title={`Find images like what is shown now — zoom and pan to a region first (${keyHint('study.similar')})`} data-testid="find-similar">Similar ({keyHint('study.similar')})</button>}
+        {onSnapshot && <button onClick={findSimilar} title={`Find images like what is shown now — zoom and pan to a region first (${keyHint('viewer.similar')})`} data-testid="find-similar">Similar ({keyHint('viewer.similar')})</button>}
         <span className="hint">Drag: window/level · Right-drag: zoom · Middle-drag: pan · Wheel/↑↓: slices</span>
       </div>
       <div className="viewport-wrap">
         <div ref={element} className="viewport" data-testid="viewport" data-rendered={rendered} data-image-index={index} data-image-count={images.length} onContextMenu={(e) => e.preventDefault()} />
         <div className="overlay tl">{index + 1} / {images.length}</div>
-        {voi && <div className="overlay br" data-testid="voi">W {Math.round(voi.width)} L {Math.round(voi.center)}</div>}
+        {voi && <div className="overlay br" data-testid="voi" data-preset={presetShown ?? ''}>{presetShown && <>{presetShown} · </>}W {Math.round(voi.width)} L {Math.round(voi.center)}</div>}
         {error && <div className="overlay error" data-testid="viewer-error">{error}</div>}
       </div>
     </div>

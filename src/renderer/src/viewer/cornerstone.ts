@@ -55,8 +55,21 @@ export function disableViewport(viewportId: string): void {
   engine?.disableElement(viewportId);
 }
 
-export function resizeViewports(): void {
-  engine?.resize(true, false);
+/**
+ * Fits the canvases to their elements again and the image to its new box, then puts back the viewport's zoom and
+ * pan relative to that fit. Keeping the raw camera instead (resize's keepCamera) keeps the world scale, so an image
+ * grows past its box when the box gets taller (seen when the tags panel closes and the toolbar unwraps).
+ */
+export function resizeViewports(keep?: Types.IStackViewport | null): void {
+  if (!engine) return;
+  const zoom = keep?.getZoom();
+  const pan = keep?.getPan();
+  engine.resize(true, false);
+  if (keep && zoom !== undefined && pan !== undefined) {
+    keep.setZoom(zoom);
+    keep.setPan(pan);
+    keep.render();
+  }
 }
 
 /** Draws one image into a plain canvas (series thumbnails), with the same loaders and codecs as the viewer. */

@@ -1,13 +1,19 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { EmbedStatus, JobProgress } from '../../../../shared/contract.ts';
+import type { EmbedStatusView, JobProgress } from '../../../../shared/contract.ts';
 import { api } from '../../api/client.ts';
 import { formatEta } from '../../components/format.ts';
+import { providerNotice } from './provider-notice.ts';
 
 const ACTIVE: JobProgress['phase'][] = ['embedding', 'pooling', 'paused'];
 
+/** A job's progress line: it gives way first when the top bar is short, and keeps its whole text in the title. */
+function JobText({ text }: { text: string }) {
+  return <span className="job-text" title={text} data-testid="embed-job-text">{text}</span>;
+}
+
 /** The model in use, its execution provider, and the project's embedding job: start, progress, pause, cancel. */
 export function EmbedBar() {
-  const [status, setStatus] = useState<EmbedStatus | null>(null);
+  const [status, setStatus] = useState<EmbedStatusView | null>(null);
   const [progress, setProgress] = useState<JobProgress | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [failures, setFailures] = useState<{ total: number; items: { instanceId: number; path: string; reason: string }[] } | null>(null);
@@ -30,17 +36,18 @@ export function EmbedBar() {
   const running = progress !== null && ACTIVE.includes(progress.phase);
   const pct = progress && progress.total > 0 ? Math.round((100 * progress.done) / progress.total) : 0;
   const remaining = status ? status.images - status.embedded : 0;
+  const notice = status ? providerNotice(status) : null;
 
   return (
     <div className="embedbar" data-testid="embed-bar">
       <span className="model" title={status?.model ? `${status.model.name} ${status.model.version}\n${status.model.dir}\nmodel hash ${status.model.sha256}` : ''}>
-        {status?.model ? status.model.name : 'no model'}
-        {status?.provider && <span className={`chip ${status.providerFallback ? 'warn' : ''}`} data-testid="embed-provider" title={status.providerFallback || 'execution provider'}>{status.provider}</span>}
+        <span className="model-name">{status?.model ? status.model.name : 'no model'}</span>
+        {status?.provider && notice && <span className={`chip ${notice.warn ? 'warn' : ''}`} data-testid="embed-provider" data-warn={notice.warn} title={notice.title}>{status.provider}</span>}
       </span>
       {running && progress ? (
         <span className="progress inline" data-testid="embed-progress" data-phase={progress.phase} data-done={progress.done} data-total={progress.total}>
           <span className="bar"><span style={{ width: `${pct}%` }} /></span>
-          <span>{progress.done}/{progress.total}{progress.phase === 'paused' ? ' · paused' : <>{progress.ratePerSecond > 0 && ` · ${progress.ratePerSecond.toFixed(0)} images/s`} {formatEta(progress.etaSeconds)}</>}</span>
+          <JobText text={`${progress.done}/${progress.total}${progress.phase === 'paused' ? ' · paused' : `${progress.ratePerSecond > 0 ? ` · ${progress.ratePerSecond.toFixed(0)} images/s` : ''} ${formatEta(progress.etaSeconds)}`}`} />
           {progress.phase === 'paused'
             ? <button onClick={() => void api.call('embed.resume', { jobId: progress.jobId })} data-testid="embed-resume">Resume</button>
             : <button onClick={() => void api.call('embed.pause', { jobId: progress.jobId })} data-testid="embed-pause">Pause</button>}
@@ -59,8 +66,8 @@ export function EmbedBar() {
           </button>
         </>
       )}
-      {status?.providerFallback && <span className="warn" data-testid="provider-fallback" title={status.providerFallback}>⚠ {status.providerFallback.split(' (')[0]}</span>}
-      {error && <span className="err" data-testid="embed-error">{error}</span>}
+      {notice?.warn && <span className="warn warn-text" data-testid="provider-fallback" title={notice.title}>⚠ {notice.warning}</span>}
+      {error && <span className="err warn-text" data-testid="embed-error" title={error}>{error}</span>}
       {failures && (
         <div className="modal-backdrop" role="dialog" aria-label="Images that could not be embedded" onClick={() => setFailures(null)}>
           <div className="modal report" data-testid="embed-failures" onClick={(e) => e.stopPropagation()}>

@@ -7,12 +7,14 @@ import { QUEUES } from '../../../../shared/contract.ts';
 import { keyHint } from '../../../../shared/keymap.ts';
 import type { KeyHandler } from '../../../../shared/keymap.ts';
 import { withAncestors } from '../../../../shared/label-schema.ts';
-import type { LabelGroup } from '../../../../shared/label-schema.ts';
+import type { LabelGroup, Level } from '../../../../shared/label-schema.ts';
 import { api } from '../../api/client.ts';
+import { SimilarPanel } from '../../components/SimilarPanel.tsx';
 import { StackViewer } from '../../components/StackViewer.tsx';
 import { leaveField, useKeymap } from '../../keyboard/use-keymap.ts';
 import { prefetchImages } from '../../viewer/cornerstone.ts';
 import { stackImages } from '../../viewer/image-ids.ts';
+import type { Snapshot } from '../../viewer/snapshot.ts';
 import { HistoryPanel, HelpOverlay, StatsPanel } from './LabelPanels.tsx';
 import { SchemaEditor } from './SchemaEditor.tsx';
 import { useQueueCursor } from './use-queue-cursor.ts';
@@ -78,7 +80,12 @@ function GroupPanel({ group, view, active, onSet, onAccept, onReject }: {
   );
 }
 
-export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => void }) {
+/** `openItem`: an item to show once the queue is there (a #/label/<level>/<id> link); `onItem` hears each item shown. */
+export function LabelView({ onOpenStudy, openItem, onItem }: {
+  onOpenStudy: (studyId: number) => void;
+  openItem?: { level: Level; itemId: number } | null;
+  onItem?: (item: { level: Level; itemId: number }) => void;
+}) {
   const [schema, setSchema] = useState<LabelSchema | null>(null);
   const [profile, setProfile] = useState<Profile | null>(null);
   const [status, setStatus] = useState<LabelStatus | null>(null);
@@ -92,6 +99,7 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
   const [panel, setPanel] = useState<'none' | 'help' | 'schema' | 'stats'>('none');
   const [showHistory, setShowHistory] = useState(false);
   const [note, setNote] = useState('');
+  const [snap, setSnap] = useState<Snapshot | null>(null);
   const noteRef = useRef<HTMLTextAreaElement>(null);
   const cursor = useQueueCursor(groupKey, queue, setError);
   const { current, upcoming, total, next, previous } = cursor;
@@ -122,8 +130,21 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
   useEffect(() => {
     setReveal(false);
     setActiveIndex(0);
+    setSnap(null);
     loadItem(current, false);
   }, [current, loadItem]);
+
+  // A link's item replaces the queue's first one as soon as the queue has loaded (earlier, the page would replace it).
+  const linked = useRef(false);
+  useEffect(() => {
+    if (linked.current || !openItem || !current) return;
+    linked.current = true;
+    if (current.level === openItem.level && current.itemId === openItem.itemId) return;
+    api.call('labels.item', { level: openItem.level, itemId: openItem.itemId, reveal: false }).then((v) => {
+      cursor.revisit({ level: v.level, itemId: v.itemId, studyId: v.studyId, title: v.title, reason: 'Opened from a link', score: null, images: v.images });
+    }, (e: Error) => setError(e.message));
+  }, [openItem, current, cursor.revisit]);
+  useEffect(() => { if (item) onItem?.({ level: item.level, itemId: item.itemId }); }, [item?.level, item?.itemId, onItem]);
 
   // Prefetch the next item's images so moving on is instant.
   useEffect(() => {
@@ -211,7 +232,7 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
     'labelling.next-group': unlessModal(() => setActiveIndex((i) => (i + 1) % Math.max(1, levelGroups.length))),
     'labelling.history': unlessModal(() => setShowHistory((v) => !v)),
     'labelling.help': unlessModal(() => setPanel((p) => (p === 'help' ? 'none' : 'help'))),
-    'labelling.close': ({ typing }) => (typing ? leaveField(document.activeElement) : setPanel('none')),
+    'labelling.close': ({ typing }) => (typing ? leaveField(document.activeElement) : (setPanel('none'), setSnap(null))),
     'labelling.set-label': unlessModal(({ key }) => {
       if (!item) return false;
       for (const g of levelGroups) {
@@ -276,8 +297,9 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
           {!current && <div className="empty">Nothing in this queue. Try another queue, or define labels in the schema.</div>}
         </aside>
         {item && images.length > 0
-          ? <StackViewer key={`${item.level}:${item.itemId}`} images={images} modality="" onInstance={onInstance} />
+          ? <StackViewer key={`${item.level}:${item.itemId}`} images={images} modality="" onInstance={onInstance} onSnapshot={setSnap} />
           : <div className="empty">{item ? 'This item has no images to show.' : ''}</div>}
+        {snap && <SimilarPanel snap={snap} onOpenStudy={onOpenStudy} onClose={() => setSnap(null)} />}
         <aside className="label-panel" data-testid="label-panel" data-item-id={item?.itemId ?? ''}>
           {item && <>
             <div className="item-title">

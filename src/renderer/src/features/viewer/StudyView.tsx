@@ -1,9 +1,12 @@
 // The study view: series thumbnails, one stack viewer, the DICOM tags and images similar to what is on screen.
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { Neighbour, SeriesRow, StudyRow, TagRow } from '../../../../shared/contract.ts';
+import type { SeriesRow, StudyRow, TagRow } from '../../../../shared/contract.ts';
 import { keyHint } from '../../../../shared/keymap.ts';
 import { api } from '../../api/client.ts';
+import { formatDicomDate, formatDicomTime, formatPersonName } from '../../components/format.ts';
+import { SimilarPanel } from '../../components/SimilarPanel.tsx';
 import { StackViewer } from '../../components/StackViewer.tsx';
+import { KeyHelp } from '../../keyboard/KeyHelp.tsx';
 import type { ViewerControls } from '../../components/StackViewer.tsx';
 import { useKeymap } from '../../keyboard/use-keymap.ts';
 import { renderThumbnail } from '../../viewer/cornerstone.ts';
@@ -28,7 +31,7 @@ function Thumbnail({ series, active, onSelect }: { series: SeriesRow; active: bo
   );
 }
 
-function TagPanel({ instanceId }: { instanceId: number }) {
+function TagPanel({ instanceId, study }: { instanceId: number; study: StudyRow }) {
   const [tags, setTags] = useState<TagRow[] | null>(null);
   const [filter, setFilter] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -40,6 +43,10 @@ function TagPanel({ instanceId }: { instanceId: number }) {
   const shown = tags?.filter((t) => !f || t.name.toLowerCase().includes(f) || t.tag.toLowerCase().includes(f) || t.value.toLowerCase().includes(f));
   return (
     <aside className="tags" data-testid="tag-panel">
+      <div className="tags-header" data-testid="tags-header">
+        <strong>{formatPersonName(study.patientName) || '(no name)'}</strong> <span className="dim">{study.patientId}</span>
+        <span className="dim"> · {formatDicomDate(study.studyDate)}{study.studyTime && ` ${formatDicomTime(study.studyTime)}`}</span>
+      </div>
       <input type="search" placeholder="Filter tags" value={filter} onChange={(e) => setFilter(e.target.value)} />
       {error && <div className="banner error">{error}</div>}
       <table>
@@ -58,44 +65,6 @@ function TagPanel({ instanceId }: { instanceId: number }) {
   );
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
-/** Images most like what the viewport showed, by cosine similarity of their embeddings. */
-function SimilarPanel({ snap, onOpenStudy }: { snap: Snapshot; onOpenStudy: (studyId: number) => void }) {
-  const [result, setResult] = useState<{ neighbours: Neighbour[]; model: string; provider: string } | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    setResult(null);
-    setError(null);
-    api.call('embed.pixels', { width: snap.width, height: snap.height, channels: 3, data: toBase64(snap.rgb), neighbours: 12 })
-      .then(setResult, (e: Error) => setError(e.message));
-  }, [snap]);
-  return (
-    <aside className="similar" data-testid="similar-panel">
-      <h3>Similar images</h3>
-      {error && <div className="banner error">{error}</div>}
-      {!result && !error && <div className="dim">Embedding the view…</div>}
-      {result && result.neighbours.length === 0 && <div className="dim">No embedded images yet: run Embed first.</div>}
-      {result && (
-        <ul>
-          {result.neighbours.map((n) => (
-            <li key={n.instanceId} data-testid="similar-item" data-instance-id={n.instanceId}>
-              <span className="score">{n.score.toFixed(3)}</span>
-              <span className="grow">{n.patientName} · {n.studyDescription} {n.seriesDescription}</span>
-              <button onClick={() => onOpenStudy(n.studyId)}>Open</button>
-            </li>
-          ))}
-        </ul>
-      )}
-      {result && <div className="dim">{result.model} on {result.provider}</div>}
-    </aside>
-  );
-}
-
 export function StudyView({ studyId, onClose, onOpenStudy }: { studyId: number; onClose: () => void; onOpenStudy: (studyId: number) => void }) {
   const [snap, setSnap] = useState<Snapshot | null>(null);
   const [data, setData] = useState<{ study: StudyRow; series: SeriesRow[] } | null>(null);
@@ -103,6 +72,7 @@ export function StudyView({ studyId, onClose, onOpenStudy }: { studyId: number; 
   const [seriesIndex, setSeriesIndex] = useState(0);
   const [instanceId, setInstanceId] = useState<number | null>(null);
   const [showTags, setShowTags] = useState(false);
+  const [showHelp, setShowHelp] = useState(false);
 
   useEffect(() => {
     api.call('study.get', { studyId }).then((d) => {
@@ -119,12 +89,12 @@ export function StudyView({ studyId, onClose, onOpenStudy }: { studyId: number; 
     return true;
   };
   useKeymap('study', {
-    'study.back': onClose,
+    'study.back': () => (showHelp ? setShowHelp(false) : onClose()),
+    'study.help': () => setShowHelp((v) => !v),
     'study.tags': () => setShowTags((v) => !v),
     'study.previous-series': () => stepSeries(-1),
     'study.next-series': () => stepSeries(1),
     'study.preset': ({ index }) => viewer.current?.preset(index) ?? false,
-    'study.similar': () => viewer.current?.findSimilar() ?? false,
   });
 
   const series = data?.series[seriesIndex];
@@ -138,10 +108,12 @@ export function StudyView({ studyId, onClose, onOpenStudy }: { studyId: number; 
     <section className="study" data-testid="study-view">
       <div className="study-header">
         <button onClick={onClose} title={`Back to worklist (${keyHint('study.back')})`}>← Worklist</button>
-        <strong>{s.patientName}</strong><span>{s.patientId}</span><span>{s.patientSex}</span>
-        <span>{s.studyDate}</span><span>{s.description}</span><span>{s.accession}</span>
+        <strong data-testid="study-patient" title={s.patientName}>{formatPersonName(s.patientName) || '(no name)'}</strong><span>{s.patientId}</span><span>{s.patientSex}</span>
+        <span data-testid="study-date">{formatDicomDate(s.studyDate)}</span><span>{s.description}</span><span>{s.accession}</span>
         <span className="spacer" />
+        <button onClick={() => void navigator.clipboard?.writeText(location.href).catch(() => {})} title={`Copy a link to this study (${location.hash})`} data-testid="copy-link">Copy link</button>
         <button onClick={() => setShowTags((v) => !v)} aria-pressed={showTags} data-testid="toggle-tags">Tags ({keyHint('study.tags')})</button>
+        <button onClick={() => setShowHelp(true)} title={`Keyboard shortcuts (${keyHint('study.help')})`} data-testid="open-help">?</button>
       </div>
       <div className="study-body">
         <nav className="thumbs">
@@ -150,9 +122,18 @@ export function StudyView({ studyId, onClose, onOpenStudy }: { studyId: number; 
         {series && images.length > 0
           ? <StackViewer key={series.id} images={images} modality={series.modality} onInstance={setInstanceId} onSnapshot={setSnap} controls={viewer} />
           : <div className="empty">This series holds no images ({series?.sopClasses.join(', ') || 'no objects'}).</div>}
-        {showTags && tagInstance !== null && <TagPanel instanceId={tagInstance} />}
-        {snap && <SimilarPanel snap={snap} onOpenStudy={onOpenStudy} />}
+        {showTags && tagInstance !== null && <TagPanel instanceId={tagInstance} study={s} />}
+        {snap && <SimilarPanel snap={snap} onOpenStudy={onOpenStudy} onClose={() => setSnap(null)} />}
       </div>
+      {showHelp && (
+        <div className="modal-backdrop" onClick={() => setShowHelp(false)}>
+          <div className="modal help" onClick={(e) => e.stopPropagation()} data-testid="help">
+            <h2>Keyboard</h2>
+            <div className="help-columns"><KeyHelp contexts={['study', 'viewer']} /></div>
+            <div className="row end"><button onClick={() => setShowHelp(false)}>Close ({keyHint('study.back')})</button></div>
+          </div>
+        </div>
+      )}
     </section>
   );
 }
