@@ -102,6 +102,8 @@ describe('labelling from the keyboard', () => {
 
   it('a blinded first read hides the suggestion until b reveals it', async () => {
     await page.click('[data-testid=blinded-toggle]');
+    // The toggle shows checked once the profile is saved; only then is the next item loaded blinded.
+    await page.waitForSelector('[data-testid=blinded-toggle]:checked');
     // The item on screen is labelled (its suggestion stays visible); the next one is not.
     const before = await panelItem();
     await page.keyboard.press('n');
@@ -111,6 +113,7 @@ describe('labelling from the keyboard', () => {
     await page.keyboard.press('b');
     await page.waitForSelector('[data-testid=suggestion]');
     await page.click('[data-testid=blinded-toggle]');
+    await page.waitForSelector('[data-testid=blinded-toggle]:not(:checked)');
   });
 
   it('s finds images like the one on screen, and the address is a link that opens the item', async () => {

@@ -123,9 +123,17 @@ export function LabelView({ onOpenStudy, openItem, onItem }: {
 
   useEffect(() => api.on('labels.changed', () => { api.call('labels.status', {}).then(setStatus, () => {}); }), []);
 
+  // The item under the cursor now: a load answered after the cursor moved on (a slow call, a toggle's reload) must
+  // not put a previous item back on screen under the current one's place in the queue.
+  const currentRef = useRef(current);
+  currentRef.current = current;
   const loadItem = useCallback((q: QueueItem | null, revealIt: boolean) => {
     if (!q) { setItem(null); return; }
-    api.call('labels.item', { level: q.level, itemId: q.itemId, reveal: revealIt }).then((v) => { setItem(v); setNote(v.note); }, (e: Error) => setError(e.message));
+    api.call('labels.item', { level: q.level, itemId: q.itemId, reveal: revealIt }).then((v) => {
+      const now = currentRef.current;
+      if (now && (now.level !== v.level || now.itemId !== v.itemId)) return;
+      setItem(v); setNote(v.note);
+    }, (e: Error) => setError(e.message));
   }, []);
   useEffect(() => {
     setReveal(false);
@@ -271,7 +279,7 @@ export function LabelView({ onOpenStudy, openItem, onItem }: {
         <span className="spacer" />
         {profile && <>
           <label title="Hide suggestions until you have decided (against anchoring on the model)"><input type="checkbox" checked={profile.blinded} data-testid="blinded-toggle"
-            onChange={(e) => api.call('labels.setProfile', { blinded: e.target.checked }).then((p) => { setProfile(p); loadItem(current, false); })} /> Blinded first read</label>
+            onChange={(e) => api.call('labels.setProfile', { blinded: e.target.checked }).then((p) => { setProfile(p); loadItem(currentRef.current, false); })} /> Blinded first read</label>
           <label title="Go to the next item after a label is set or accepted"><input type="checkbox" checked={profile.autoAdvance}
             onChange={(e) => api.call('labels.setProfile', { autoAdvance: e.target.checked }).then(setProfile)} /> Auto-advance</label>
           <span className="dim" title="Label events are recorded under this name">{profile.name}</span>
