@@ -43,6 +43,13 @@ const canUnshare = isRoot && process.platform === 'linux' && spawnSync('unshare'
 /** Runs the command in a private mount namespace where `dir` is bind-mounted read-only (EROFS even for root). */
 const readOnlyBind = (dir: string): string[] => ['unshare', '-m', 'sh', '-c', 'mount --bind -o ro "$0" "$0" && exec "$@"', dir];
 
+/** As root the check runs as "nobody", who must be able to run Node from this checkout (a clone in a 0700 folder cannot). */
+function nobodySkip(): string {
+  if (!isRoot) return '';
+  const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(path.join(import.meta.dirname, '../../bin/lightbox.mjs'))})`], { uid: NOBODY });
+  return probe.status === 0 ? '' : 'user "nobody" cannot read this checkout (its folder is not readable by others)';
+}
+
 /** Each way a project can be read-only: a read-only mount, and a folder this user may not write. */
 const variants: { name: string; skip: string; run(args: string[], env?: NodeJS.ProcessEnv): SpawnSyncReturns<string>; before?(): void; after?(): void }[] = [
   {
@@ -52,7 +59,7 @@ const variants: { name: string; skip: string; run(args: string[], env?: NodeJS.P
   },
   {
     name: 'in a folder this user may not write',
-    skip: process.platform === 'win32' ? 'POSIX permissions only' : '',
+    skip: process.platform === 'win32' ? 'POSIX permissions only' : nobodySkip(),
     // Root writes whatever the mode bits say, so as root the check runs as "nobody" (chmod alone would not stop it).
     run: (args, env) => node(args, { env, ...(isRoot ? { uid: NOBODY } : {}) }),
     before: () => {
