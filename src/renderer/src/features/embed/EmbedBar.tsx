@@ -39,6 +39,7 @@ export function EmbedBar() {
   const notice = status ? providerNotice(status) : null;
 
   return (
+    <>
     <div className="embedbar" data-testid="embed-bar">
       <span className="model" title={status?.model ? `${status.model.name} ${status.model.version}\n${status.model.dir}\nmodel hash ${status.model.sha256}` : ''}>
         <span className="model-name">{status?.model ? status.model.name : 'no model'}</span>
@@ -48,23 +49,14 @@ export function EmbedBar() {
         <span className="progress inline" data-testid="embed-progress" data-phase={progress.phase} data-done={progress.done} data-total={progress.total}>
           <span className="bar"><span style={{ width: `${pct}%` }} /></span>
           <JobText text={`${progress.done}/${progress.total}${progress.phase === 'paused' ? ' · paused' : `${progress.ratePerSecond > 0 ? ` · ${progress.ratePerSecond.toFixed(0)} images/s` : ''} ${formatEta(progress.etaSeconds)}`}`} />
-          {progress.phase === 'paused'
-            ? <button onClick={() => void api.call('embed.resume', { jobId: progress.jobId })} data-testid="embed-resume">Resume</button>
-            : <button onClick={() => void api.call('embed.pause', { jobId: progress.jobId })} data-testid="embed-pause">Pause</button>}
-          <button onClick={() => void api.call('embed.cancel', { jobId: progress.jobId })} data-testid="embed-cancel">Cancel</button>
         </span>
       ) : (
-        <>
-          {status && (
-            <span className="dim" data-testid="embed-counts">
-              {status.embedded}/{status.images} embedded
-              {status.failed > 0 && <>, <button className="link warn" data-testid="embed-failed" onClick={() => { api.call('embed.failures', { limit: 1000 }).then(setFailures, (e: Error) => setError(e.message)); }}>{status.failed} failed</button></>}
-            </span>
-          )}
-          <button onClick={start} disabled={!status || remaining === 0 && status.failed === 0} data-testid="embed-start" title="Embed every image not yet embedded with this model">
-            {status?.interrupted ? 'Resume embedding' : 'Embed'}
-          </button>
-        </>
+        status && (
+          <span className="dim" data-testid="embed-counts">
+            {status.embedded}/{status.images} embedded
+            {status.failed > 0 && <>, <button className="link warn" data-testid="embed-failed" onClick={() => { api.call('embed.failures', { limit: 1000 }).then(setFailures, (e: Error) => setError(e.message)); }}>{status.failed} failed</button></>}
+          </span>
+        )
       )}
       {notice?.warn && <span className="warn warn-text" data-testid="provider-fallback" title={notice.title}>⚠ {notice.warning}</span>}
       {error && <span className="err warn-text" data-testid="embed-error" title={error}>{error}</span>}
@@ -82,5 +74,21 @@ export function EmbedBar() {
         </div>
       )}
     </div>
+    {/* The job's buttons sit outside the part that gives way, so a narrow window never cuts them off. */}
+    <span className="embed-actions">
+      {running && progress ? (
+        <>
+          {progress.phase === 'paused'
+            ? <button onClick={() => void api.call('embed.resume', { jobId: progress.jobId })} data-testid="embed-resume">Resume</button>
+            : <button onClick={() => void api.call('embed.pause', { jobId: progress.jobId })} data-testid="embed-pause">Pause</button>}
+          <button onClick={() => void api.call('embed.cancel', { jobId: progress.jobId })} data-testid="embed-cancel">Cancel</button>
+        </>
+      ) : (
+        <button onClick={start} disabled={!status || remaining === 0 && status.failed === 0} data-testid="embed-start" title="Embed every image not yet embedded with this model">
+          {status?.interrupted ? 'Resume embedding' : 'Embed'}
+        </button>
+      )}
+    </span>
+    </>
   );
 }
