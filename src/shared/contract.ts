@@ -236,6 +236,8 @@ export const LabelStatus = z.object({
   /** Increases each time refreshed suggestions and queues are published. */
   version: z.number().int(),
   refreshing: z.boolean(),
+  /** A blinded read: accuracies and the detail (which quote the model) are left out until it ends. */
+  blinded: z.boolean(),
   message: z.string(),
   groups: z.array(z.object({
     key: z.string(),
@@ -250,6 +252,8 @@ export const LabelStatus = z.object({
 export type LabelStatus = z.infer<typeof LabelStatus>;
 
 export const LabelStats = z.object({
+  /** A blinded read: what the model suggests or scores (suggested, agreement, the learning curve) is left out. */
+  blinded: z.boolean(),
   flagged: z.number().int(),
   events: z.number().int(),
   groups: z.array(z.object({
@@ -268,8 +272,8 @@ export const LabelStats = z.object({
       imported: z.number().int(),
       /** Labelled items that are also flagged for a second opinion. */
       flagged: z.number().int(),
-      /** Unlabelled items whose current suggestion is this label. */
-      suggested: z.number().int(),
+      /** Unlabelled items whose current suggestion is this label; null in a blinded read. */
+      suggested: z.number().int().nullable(),
       /** Of the items with this label decided while a suggestion existed, the share where it agreed. */
       agreement: z.number().nullable(),
       decidedWithSuggestion: z.number().int(),

@@ -182,6 +182,7 @@ export class SuggestionRefresher {
       model: model ? { name: model.name, sha256: model.sha256, zeroShot: !!model.pkg?.zeroShot } : null,
       version: this.published,
       refreshing: this.running !== null,
+      blinded: false,
       message: this.message,
       groups: this.schemas.groups.map((g) => {
         const r = this.snapshots.get(g.key);

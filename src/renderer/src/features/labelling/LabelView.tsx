@@ -250,7 +250,13 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
         <span className="spacer" />
         {profile && <>
           <label title="Hide suggestions until you have decided (against anchoring on the model)"><input type="checkbox" checked={profile.blinded} data-testid="blinded-toggle"
-            onChange={(e) => api.call('labels.setProfile', { blinded: e.target.checked }).then((p) => { setProfile(p); loadItem(current, false); })} /> Blinded first read</label>
+            onChange={(e) => api.call('labels.setProfile', { blinded: e.target.checked }).then((p) => {
+              // The queue's order and reasons, the status line and the item all change with it: fetch them again.
+              setProfile(p);
+              loadItem(current, false);
+              cursor.reload();
+              api.call('labels.status', {}).then(setStatus, () => {});
+            })} /> Blinded first read</label>
           <label title="Go to the next item after a label is set or accepted"><input type="checkbox" checked={profile.autoAdvance}
             onChange={(e) => api.call('labels.setProfile', { autoAdvance: e.target.checked }).then(setProfile)} /> Auto-advance</label>
           <span className="dim" title="Label events are recorded under this name">{profile.name}</span>
