@@ -146,6 +146,18 @@ describe('labelling from the keyboard', () => {
     await page.waitForFunction(() => /^Why: Uncertain: /.test(document.querySelector('[data-testid=why]')?.textContent ?? '') && !!document.querySelector('[data-testid=suggestion]'));
   });
 
+  it('a suggestion that changes under the cursor is shown with what it changed from, never silently', async () => {
+    await page.waitForSelector('[data-testid=label-group][data-group=finding] [data-testid=suggestion]');
+    const itemId = await panelItem();
+    const before = (await page.getAttribute('[data-testid=label-group][data-group=finding] [data-testid=suggestion]', 'data-labels'))!;
+    // Behind the view's back (another window, a script), the suggestion for this item changes.
+    app.labels.actions.reject({ level: 'study', itemId, group: 'finding', label: before.split(',')[0]! });
+    await page.waitForSelector('[data-testid=suggestion-changed]');
+    expect(await page.textContent('[data-testid=suggestion-changed]')).toMatch(/^The suggestion changed from .+ to .+ while you looked; review it\.$/);
+    expect(await page.getAttribute('[data-testid=label-group][data-group=finding] [data-testid=suggestion]', 'data-labels')).not.toBe(before);
+    expect(await panelItem()).toBe(itemId);
+  });
+
   it('the schema editor saves a new group and refuses a reserved shortcut with the field named', async () => {
     await page.click('[data-testid=open-schema]');
     await page.click('[data-testid=add-group]');
