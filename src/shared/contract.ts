@@ -247,6 +247,8 @@ export const LabelStatus = z.object({
     source: z.enum(SUGGESTION_SOURCES).nullable(),
     accuracies: z.object({ zeroShot: Accuracy, knn: Accuracy, adapter: Accuracy }),
     detail: z.string(),
+    /** Labels with no labelled example yet, each with why that matters (kNN and the adapter cannot predict them). */
+    warnings: z.array(z.string()),
   })),
 });
 export type LabelStatus = z.infer<typeof LabelStatus>;

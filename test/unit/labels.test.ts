@@ -121,6 +121,10 @@ describe('suggestions and the clinician in control', () => {
     expect(e).toMatchObject({ action: 'accept', source: 'suggestion', suggestionSource: 'zero-shot', modelSha256: s.modelSha256, annotator: app.labels.profile().annotator });
     expect(e.score).toBeCloseTo(s.probability, 5);
     expect(finding(ack.item).labels).toContain(s.labels[0]);
+    // One label so far: every other label is one kNN and the adapter cannot predict yet, and status says so.
+    const warnings = (await call('labels.status', {})).groups.find((g) => g.key === 'finding')!.warnings;
+    const names = DEMO_SCHEMA.groups[0]!.labels.filter((l) => !finding(ack.item).labels!.includes(l.key)).map((l) => l.name);
+    expect(warnings).toEqual(names.map((n) => `"${n}" has no labelled example yet: learned suggestions (kNN, adapter) cannot predict it; label one when you see it`));
   });
 
   it('choosing a child label implies its parent; rejecting a suggestion shows the next best', async () => {

@@ -307,6 +307,9 @@ export function LabelView({ onOpenStudy }: { onOpenStudy: (studyId: number) => v
       </div>
       {error && <div className="banner error" data-testid="label-error">{error}</div>}
       {status?.message && <div className="banner" data-testid="label-message">{status.message}</div>}
+      {gStatus && gStatus.warnings.length > 0 && (
+        <div className="banner" data-testid="label-warnings">{gStatus.warnings.map((w) => <div key={w}>{w}</div>)}</div>
+      )}
       <div className="label-body">
         <aside className="queue" data-testid="queue">
           <div className="dim">{QUEUE_NAMES[queue]}: {total} item{total === 1 ? '' : 's'}</div>
