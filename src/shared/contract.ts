@@ -253,6 +253,8 @@ export const LabelStatus = z.object({
   /** Increases each time refreshed suggestions and queues are published. */
   version: z.number().int(),
   refreshing: z.boolean(),
+  /** A blinded read: accuracies and the detail (which quote the model) are left out until it ends. */
+  blinded: z.boolean(),
   message: z.string(),
   groups: z.array(z.object({
     key: z.string(),
@@ -262,11 +264,15 @@ export const LabelStatus = z.object({
     source: z.enum(SUGGESTION_SOURCES).nullable(),
     accuracies: z.object({ zeroShot: Accuracy, knn: Accuracy, adapter: Accuracy }),
     detail: z.string(),
+    /** Labels with no labelled example yet, each with why that matters (kNN and the adapter cannot predict them). */
+    warnings: z.array(z.string()),
   })),
 });
 export type LabelStatus = z.infer<typeof LabelStatus>;
 
 export const LabelStats = z.object({
+  /** A blinded read: what the model suggests or scores (suggested, agreement, the learning curve) is left out. */
+  blinded: z.boolean(),
   flagged: z.number().int(),
   events: z.number().int(),
   groups: z.array(z.object({
@@ -285,8 +291,8 @@ export const LabelStats = z.object({
       imported: z.number().int(),
       /** Labelled items that are also flagged for a second opinion. */
       flagged: z.number().int(),
-      /** Unlabelled items whose current suggestion is this label. */
-      suggested: z.number().int(),
+      /** Unlabelled items whose current suggestion is this label; null in a blinded read. */
+      suggested: z.number().int().nullable(),
       /** Of the items with this label decided while a suggestion existed, the share where it agreed. */
       agreement: z.number().nullable(),
       decidedWithSuggestion: z.number().int(),

@@ -100,20 +100,53 @@ describe('labelling from the keyboard', () => {
     fs.writeFileSync(path.join(OUT, 'label-metrics.json'), JSON.stringify({ nextImageMs }, null, 2));
   });
 
-  it('a blinded first read hides the suggestion until b reveals it', async () => {
+  it('a blinded first read shows nothing of the model — queue, why-line, panel, progress — until b, and then for that item only', async () => {
+    const NAMES = DEMO_SCHEMA.groups.flatMap((g) => g.labels.map((l) => l.name));
+    const NUMBERS = /\d\.\d\d|\d+ ?%/;
+    const modelSays = (text: string): string[] => [...NAMES.filter((n) => text.includes(n)), ...(text.match(NUMBERS) ?? [])];
+    /** The panel shows the queue's current item, its why-line is the blinded one, and (until b) its suggestion is hidden. */
+    const blindItemOnScreen = (): Promise<unknown> => page.waitForFunction(() => {
+      const current = document.querySelector('[data-testid=queue-item]')?.getAttribute('data-item-id');
+      const panel = document.querySelector('[data-testid=label-panel]')?.getAttribute('data-item-id');
+      return current && current === panel && /blinded read/.test(document.querySelector('[data-testid=why]')?.textContent ?? '')
+        && document.querySelector('[data-testid=suggestion-hidden]') && !document.querySelector('[data-testid=suggestion]');
+    });
     await page.click('[data-testid=blinded-toggle]');
     // The toggle shows checked once the profile is saved; only then is the next item loaded blinded.
     await page.waitForSelector('[data-testid=blinded-toggle]:checked');
-    // The item on screen is labelled (its suggestion stays visible); the next one is not.
-    const before = await panelItem();
-    await page.keyboard.press('n');
-    await nextItemAfter(before);
-    await page.waitForSelector('[data-testid=suggestion-hidden]');
-    expect(await page.locator('[data-testid=suggestion]').count()).toBe(0);
+    await blindItemOnScreen();
+    const reasons = await page.locator('[data-testid=queue] .reason').allTextContents();
+    expect(reasons.length).toBeGreaterThan(10);
+    expect(reasons.flatMap(modelSays)).toEqual([]);
+    expect(modelSays(await page.textContent('[data-testid=why]') ?? '')).toEqual([]);
+    // The panel lists the schema's labels as buttons, so look at what the model adds: a suggestion, probabilities.
+    expect(await page.locator('[data-testid=label-panel] .prob').count()).toBe(0);
+    expect(await page.textContent('[data-testid=label-panel]')).not.toMatch(NUMBERS);
+    expect(await page.textContent('[data-testid=label-progress]')).not.toMatch(/CV accuracy/);
+
+    await page.click('[data-testid=open-stats]');
+    await page.waitForSelector('[data-testid=stats-blinded]');
+    expect(await page.locator('[data-testid=learning-curve]').count()).toBe(0);
+    const suggestedColumn = await page.locator('[data-testid=stats-row] td:nth-child(6)').allTextContents();
+    expect(new Set(suggestedColumn)).toEqual(new Set(['–']));
+    expect(await page.textContent('[data-testid=stats-panel]')).not.toMatch(/\d+ ?%/);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid=stats-panel]', { state: 'detached' });
+
+    // b reveals this item's suggestion; the next item is blind again.
+    const revealed = await panelItem();
     await page.keyboard.press('b');
     await page.waitForSelector('[data-testid=suggestion]');
+    expect(await page.locator('[data-testid=label-panel] .prob').count()).toBeGreaterThan(0);
+    await page.keyboard.press('n');
+    await nextItemAfter(revealed);
+    await page.waitForSelector('[data-testid=suggestion-hidden]');
+    expect(await page.locator('[data-testid=suggestion]').count()).toBe(0);
+    expect(await page.locator('[data-testid=label-panel] .prob').count()).toBe(0);
+
     await page.click('[data-testid=blinded-toggle]');
     await page.waitForSelector('[data-testid=blinded-toggle]:not(:checked)');
+    await page.waitForFunction(() => /^Why: Uncertain: /.test(document.querySelector('[data-testid=why]')?.textContent ?? '') && !!document.querySelector('[data-testid=suggestion]'));
   });
 
   it('s finds images like the one on screen, and the address is a link that opens the item', async () => {
@@ -131,6 +164,18 @@ describe('labelling from the keyboard', () => {
     await other.goto(`${host.startUrl}#/label/study/${target}`);
     await other.waitForFunction((id) => document.querySelector('[data-testid=label-panel]')?.getAttribute('data-item-id') === String(id), target, { timeout: 30_000 });
     await other.context().close();
+  });
+
+  it('a suggestion that changes under the cursor is shown with what it changed from, never silently', async () => {
+    await page.waitForSelector('[data-testid=label-group][data-group=finding] [data-testid=suggestion]');
+    const itemId = await panelItem();
+    const before = (await page.getAttribute('[data-testid=label-group][data-group=finding] [data-testid=suggestion]', 'data-labels'))!;
+    // Behind the view's back (another window, a script), the suggestion for this item changes.
+    app.labels.actions.reject({ level: 'study', itemId, group: 'finding', label: before.split(',')[0]! });
+    await page.waitForSelector('[data-testid=suggestion-changed]');
+    expect(await page.textContent('[data-testid=suggestion-changed]')).toMatch(/^The suggestion changed from .+ to .+ while you looked; review it\.$/);
+    expect(await page.getAttribute('[data-testid=label-group][data-group=finding] [data-testid=suggestion]', 'data-labels')).not.toBe(before);
+    expect(await panelItem()).toBe(itemId);
   });
 
   it('the schema editor saves a new group and refuses a reserved shortcut with the field named', async () => {

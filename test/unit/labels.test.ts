@@ -121,6 +121,10 @@ describe('suggestions and the clinician in control', () => {
     expect(e).toMatchObject({ action: 'accept', source: 'suggestion', suggestionSource: 'zero-shot', modelSha256: s.modelSha256, annotator: app.labels.profile().annotator });
     expect(e.score).toBeCloseTo(s.probability, 5);
     expect(finding(ack.item).labels).toContain(s.labels[0]);
+    // One label so far: every other label is one kNN and the adapter cannot predict yet, and status says so.
+    const warnings = (await call('labels.status', {})).groups.find((g) => g.key === 'finding')!.warnings;
+    const names = DEMO_SCHEMA.groups[0]!.labels.filter((l) => !finding(ack.item).labels!.includes(l.key)).map((l) => l.name);
+    expect(warnings).toEqual(names.map((n) => `"${n}" has no labelled example yet: learned suggestions (kNN, adapter) cannot predict it; label one when you see it`));
   });
 
   it('choosing a child label implies its parent; rejecting a suggestion shows the next best', async () => {
@@ -167,16 +171,20 @@ describe('suggestions and the clinician in control', () => {
   it('blinded first read hides suggestions until revealed, and records that the reader decided blind', async () => {
     app.labels.setProfile({ blinded: true });
     try {
-      const q = await call('labels.queue', { group: 'finding', queue: 'uncertain', limit: 1 });
+      const q = await call('labels.queue', { group: 'finding', queue: 'uncertain', limit: 2 });
       expect(q.items[0]!.reason).not.toMatch(/Normal|Nodule|Effusion|Cardiomegaly|Abnormal/);
-      const hidden = await call('labels.item', { level: 'study', itemId: q.items[0]!.itemId });
+      const [seen, blind] = q.items.map((i) => i.itemId);
+      const hidden = await call('labels.item', { level: 'study', itemId: seen! });
       expect(finding(hidden)).toMatchObject({ hidden: true, suggestion: null });
-      const shown = await call('labels.item', { level: 'study', itemId: q.items[0]!.itemId, reveal: true });
+      const shown = await call('labels.item', { level: 'study', itemId: seen!, reveal: true });
       expect(finding(shown).suggestion).not.toBeNull();
-      const ack = await call('labels.set', { level: 'study', itemId: q.items[0]!.itemId, group: 'finding', labels: ['normal'], revealed: false });
+      const ack = await call('labels.set', { level: 'study', itemId: blind!, group: 'finding', labels: [truthOf.get(blind!)!], revealed: false });
       const e = app.labels.repo.event(ack.eventId)!;
       expect(e.blinded).toBe(true);
       expect(e.suggested).not.toBe(''); // what the model would have said is still on record, for unbiased agreement
+      // Main remembers the reveal: a decision after it is not blind, whatever the client says.
+      const afterReveal = await call('labels.set', { level: 'study', itemId: seen!, group: 'finding', labels: [truthOf.get(seen!)!], revealed: false });
+      expect(app.labels.repo.event(afterReveal.eventId)!.blinded).toBe(false);
     } finally {
       app.labels.setProfile({ blinded: false });
     }

@@ -1,6 +1,6 @@
 // The words beside each queued item, from the group, the item's probabilities and the queue's score alone.
 import { describe, expect, it } from 'vitest';
-import { NOT_LABELLED_REASON, confidentReason, flaggedReason, labelErrorReason, pct, uncertainReason } from '../../src/main/labels/queue-reasons.ts';
+import { NOT_LABELLED_REASON, blindedOrderReason, confidentReason, flaggedReason, labelErrorReason, pct, uncertainReason } from '../../src/main/labels/queue-reasons.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
 
 const finding = DEMO_SCHEMA.groups[0]!; // single-choice: normal, abnormal > cardiomegaly, effusion, nodule
@@ -10,32 +10,24 @@ const LABEL_NAMES = /Normal|Abnormal|Cardiomegaly|effusion|Nodule|Rotated|Undere
 describe('queue reasons', () => {
   it('an uncertain single-choice item names its top two labels and their probabilities', () => {
     const p = [0.41, 0.02, 0.38, 0.1, 0.09];
-    expect(uncertainReason(finding, p, 0.03, 'zero-shot', false)).toBe('Uncertain: Normal 0.41 vs Cardiomegaly 0.38 (zero-shot)');
+    expect(uncertainReason(finding, p, 'zero-shot')).toBe('Uncertain: Normal 0.41 vs Cardiomegaly 0.38 (zero-shot)');
   });
 
   it('an uncertain multi-label item names the label nearest 50 %', () => {
-    expect(uncertainReason(quality, [0.9, 0.47, 0.05], 0.06, 'adapter', false)).toBe('Uncertain: Underexposed at 0.47 (adapter)');
+    expect(uncertainReason(quality, [0.9, 0.47, 0.05], 'adapter')).toBe('Uncertain: Underexposed at 0.47 (adapter)');
   });
 
   it('a confident item names the label (single-choice) or the decisions (multi-label) and how sure the model is', () => {
-    expect(confidentReason(finding, [0.01, 0.01, 0.02, 0.95, 0.01], 0.95, 'knn', false)).toBe('Confident: Pleural effusion 0.95 (knn)');
-    expect(confidentReason(quality, [0.99, 0.02, 0.03], 0.94, 'adapter', false)).toBe('Confident: decisions 0.94 (adapter)');
+    expect(confidentReason(finding, [0.01, 0.01, 0.02, 0.95, 0.01], 0.95, 'knn')).toBe('Confident: Pleural effusion 0.95 (knn)');
+    expect(confidentReason(quality, [0.99, 0.02, 0.03], 0.94, 'adapter')).toBe('Confident: decisions 0.94 (adapter)');
   });
 
-  it('a blinded read never names a label, only how uncertain or sure the model is', () => {
-    const reasons = [
-      uncertainReason(finding, [0.41, 0.02, 0.38, 0.1, 0.09], 0.03, 'zero-shot', true),
-      uncertainReason(quality, [0.9, 0.47, 0.05], 0.06, 'adapter', true),
-      confidentReason(finding, [0.01, 0.01, 0.02, 0.95, 0.01], 0.95, 'knn', true),
-      confidentReason(quality, [0.99, 0.02, 0.03], 0.94, 'adapter', true),
-    ];
-    expect(reasons).toEqual([
-      'Uncertain: the top two labels are 0.03 apart (zero-shot)',
-      'Uncertain: a label is near 50 % (adapter)',
-      'Confident: the model is 0.95 sure (knn)',
-      'Confident: the model is 0.94 sure (adapter)',
-    ]);
-    for (const r of reasons) expect(r).not.toMatch(LABEL_NAMES);
+  it('a blinded read is told its uncertain and confident queues are in project order, with no label or number', () => {
+    for (const q of ['uncertain', 'confident'] as const) {
+      expect(blindedOrderReason(q)).toMatch(/blinded read: project order/);
+      expect(blindedOrderReason(q)).not.toMatch(LABEL_NAMES);
+      expect(blindedOrderReason(q)).not.toMatch(/\d/);
+    }
   });
 
   it('a likely label error says what was labelled and what held-out predictions say instead', () => {

@@ -202,6 +202,8 @@ async function runLabels(args: Args, json: boolean): Promise<void> {
       model: status.model,
       /** Why there are no suggestions, when there are none (no embeddings yet, no schema). */
       message: status.message,
+      /** A blinded read: suggested counts, agreement and accuracies are left out (null). */
+      blinded: stats.blinded,
       groups: stats.groups.map((g) => {
         const st = status.groups.find((x) => x.key === g.key);
         return {
@@ -221,7 +223,7 @@ async function runLabels(args: Args, json: boolean): Promise<void> {
       console.log(`${g.name} (${g.key}, ${g.level}): ${g.labelled} of ${g.items} labelled; suggestions: ${g.source ?? 'none'}`);
       console.log('  label              by hand  accepted  imported  flagged  suggested  agreement');
       for (const l of g.labels) {
-        console.log(`  ${l.name.padEnd(18)} ${String(l.manual).padStart(7)} ${String(l.accepted).padStart(9)} ${String(l.imported).padStart(9)} ${String(l.flagged).padStart(8)} ${String(l.suggested).padStart(10)}  ${l.agreement === null ? '–' : `${Math.round(l.agreement * 100)} %`}`);
+        console.log(`  ${l.name.padEnd(18)} ${String(l.manual).padStart(7)} ${String(l.accepted).padStart(9)} ${String(l.imported).padStart(9)} ${String(l.flagged).padStart(8)} ${(l.suggested === null ? 'hidden' : String(l.suggested)).padStart(10)}  ${l.agreement === null ? '–' : `${Math.round(l.agreement * 100)} %`}`);
       }
     }
     console.log(`${out.events} label events; ${out.flagged} items flagged for a second opinion`);

@@ -10,7 +10,7 @@ export function labelHandlers(labels: LabelService): Omit<AreaHandlers<'labels'>
     'labels.setSchema': (i) => labels.setSchema(i),
     'labels.profile': () => labels.profile(),
     'labels.setProfile': (i) => labels.setProfile(i),
-    'labels.status': () => suggestions.status(),
+    'labels.status': () => statistics.status(),
     'labels.queue': (i) => queues.queue(i),
     'labels.item': (i) => items.item(i),
     'labels.set': (i) => actions.set(i),

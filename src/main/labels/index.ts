@@ -9,4 +9,4 @@ export type { ItemViews } from './item-views.ts';
 export type { ProfileStore } from './profile-store.ts';
 export type { SchemaService } from './schema-service.ts';
 export type { SuggestionRefresher } from './suggestion-refresher.ts';
-export { confidentReason, flaggedReason, labelErrorReason, NOT_LABELLED_REASON, uncertainReason } from './queue-reasons.ts';
+export { blindedOrderReason, confidentReason, flaggedReason, labelErrorReason, NOT_LABELLED_REASON, uncertainReason } from './queue-reasons.ts';

@@ -55,13 +55,13 @@ export class LabelActions {
 
   /** The acknowledgement of an action that changed nothing: the event already in force, and the item. */
   private unchanged(level: Level, itemId: number, lastEvent: number): LabelAck {
-    return { eventId: lastEvent, at: '', item: this.items.item({ level, itemId, reveal: true }) };
+    return { eventId: lastEvent, at: '', item: this.items.item({ level, itemId, reveal: false }) };
   }
 
   private record(level: Level, itemId: number, events: NewEvent[]): LabelAck {
     const [e] = this.repo.appendMany(events);
     this.afterChange(events);
-    return { eventId: e!.id, at: e!.at, item: this.items.item({ level, itemId, reveal: true }) };
+    return { eventId: e!.id, at: e!.at, item: this.items.item({ level, itemId, reveal: false }) };
   }
 
   private afterChange(events: readonly NewEvent[]): void {
@@ -79,7 +79,7 @@ export class LabelActions {
     const p = this.profiles.get();
     return this.record(level, itemId, [{
       annotator: p.annotator, action: 'set', level, itemUid: uid, group: g.key, field: 'labels', value, previous: st.labels, source: 'manual',
-      ...provenance(this.suggestions.suggestion(g, uid, st.rejected)), blinded: p.blinded && !revealed,
+      ...provenance(this.suggestions.suggestion(g, uid, st.rejected)), blinded: !revealed && !this.items.shown(level, uid, g.key),
     }]);
   }
 
@@ -88,6 +88,11 @@ export class LabelActions {
     const uid = this.items.uid(level, itemId);
     const st = this.repo.state(level, uid, g.key);
     const s = this.suggestions.suggestion(g, uid, st.rejected);
+    // Accepting what was never shown would be a blind guess checked against the model, and the refusal below would
+    // name the suggestion; neither may happen in a blinded read.
+    if (s && !this.items.shown(level, uid, g.key)) {
+      throw new LightboxError('bad-request', `labels: the suggestion for ${level} ${itemId} ("${g.key}") is hidden in this blinded read; reveal it (b) before accepting it, or choose a label`);
+    }
     if (!s) throw new LightboxError('conflict', `labels: ${level} ${itemId} has no suggestion for "${g.key}" now; choose a label instead`);
     if (!sameSet(s.labels, seen)) {
       throw new LightboxError('conflict', `labels: the suggestion for ${level} ${itemId} changed to ${s.labels.join(', ') || 'none'} (${s.source} ${pct(s.probability)}) since it was shown; look again`);
@@ -186,7 +191,7 @@ export class LabelActions {
     this.afterChange(events);
     const last = rows[0]!;
     const id = this.repo.idOf(last.level, last.itemUid);
-    return { event: last, item: id === undefined ? null : this.items.item({ level: last.level, itemId: id, reveal: true }) };
+    return { event: last, item: id === undefined ? null : this.items.item({ level: last.level, itemId: id, reveal: false }) };
   }
 
   /** Undoes this annotator's latest action that is still in force (a new event that restores the value before it). */

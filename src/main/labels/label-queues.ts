@@ -1,10 +1,11 @@
 // The queues a reader works through, each item with why it is there: most uncertain first, most confident first,
 // likely label errors, not yet labelled, flagged for a second opinion. The ranking comes from the latest published
-// suggestions; labels set since are left out at once, without waiting for the next refresh.
+// suggestions; labels set since are left out at once, without waiting for the next refresh. A blinded read gets no
+// model ranking (see blindedOrderReason).
 import type { CallParsed, CallResult } from '../../shared/contract.ts';
 import type { LabelRepository } from '../project/label-repo.ts';
 import type { ProfileStore } from './profile-store.ts';
-import { NOT_LABELLED_REASON, confidentReason, flaggedReason, labelErrorReason, uncertainReason } from './queue-reasons.ts';
+import { NOT_LABELLED_REASON, blindedOrderReason, confidentReason, flaggedReason, labelErrorReason, uncertainReason } from './queue-reasons.ts';
 import type { SchemaService } from './schema-service.ts';
 import type { SuggestionRefresher } from './suggestion-refresher.ts';
 
@@ -36,14 +37,18 @@ export class LabelQueues {
     const snap = this.suggestions.snapshot(g.key);
     const lv = this.suggestions.model?.levels.get(g.level);
     const k = g.labels.length;
-    if ((queue === 'uncertain' || queue === 'confident') && snap && lv && snap.source) {
+    if ((queue === 'uncertain' || queue === 'confident') && blinded) {
+      const page = this.repo.unlabelled(g.level, g.key, offset, limit);
+      picked.push(...page.ids.map((id) => ({ id, reason: blindedOrderReason(queue), score: null })));
+      total = page.total;
+    } else if ((queue === 'uncertain' || queue === 'confident') && snap && lv && snap.source) {
       const { order, score } = snap[queue];
       const src = snap.source;
-      const reason = queue === 'uncertain' ? uncertainReason : confidentReason;
       for (let j = 0; j < order.length; j++) {
         const pos = order[j]!;
         if (labelled.has(lv.uids[pos]!)) continue;
-        take(lv.ids[pos]!, () => reason(g, snap.probs.subarray(pos * k, (pos + 1) * k), score[j]!, src, blinded), score[j]!);
+        const p = (): Float32Array => snap.probs.subarray(pos * k, (pos + 1) * k);
+        take(lv.ids[pos]!, () => (queue === 'uncertain' ? uncertainReason(g, p(), src) : confidentReason(g, p(), score[j]!, src)), score[j]!);
       }
     } else if (queue === 'errors' && snap && lv) {
       const { order, cls, margin, probs } = snap.errors;

@@ -36,7 +36,7 @@ export class LabelService {
     this.items = new ItemViews(this.repo, this.schemas, this.profiles, this.suggestions);
     this.queues = new LabelQueues(this.repo, this.schemas, this.profiles, this.suggestions);
     this.actions = new LabelActions(this.repo, this.schemas, this.profiles, this.suggestions, this.items);
-    this.statistics = new LabelStatistics(this.repo, this.schemas, this.suggestions);
+    this.statistics = new LabelStatistics(this.repo, this.schemas, this.suggestions, this.items);
   }
 
   profile(): Profile {
@@ -55,8 +55,14 @@ export class LabelService {
     return this.schemas.setSchema(input);
   }
 
+  /**
+   * A study's label events. In a blinded read an event about an item the reader has not decided (or revealed) keeps
+   * its action and values but not what the model suggested then: an undone or cleared label would otherwise show it.
+   */
   history({ studyId }: CallParsed<'labels.history'>): LabelEvent[] {
-    return this.repo.studyHistory(studyId);
+    return this.repo.studyHistory(studyId).map((e) => (e.suggested === '' && e.score === null) || this.items.shown(e.level, e.itemUid, e.group)
+      ? e
+      : { ...e, suggested: '', suggestionSource: '', score: null, modelDetail: e.source === 'imported' ? e.modelDetail : '' });
   }
 
   /** Records labels read from elsewhere (see LabelActions.importLabels). */

@@ -1,10 +1,12 @@
 // The project's label statistics: per group and label, how labels were made (by hand, accepted, imported), how
 // often the suggestion agreed with the reader's decision, what is suggested for the unlabelled rest, and the
-// learning curve of validated refreshes.
-import type { LabelStats } from '../../shared/contract.ts';
+// learning curve of validated refreshes. In a blinded read whatever the model says is left out here, at the source,
+// for labels.stats and labels.status alike.
+import type { LabelStats, LabelStatus } from '../../shared/contract.ts';
 import { withAncestors } from '../../shared/label-schema.ts';
 import type { LabelGroup, Level } from '../../shared/label-schema.ts';
 import type { LabelRepository } from '../project/label-repo.ts';
+import type { ItemViews } from './item-views.ts';
 import type { SchemaService } from './schema-service.ts';
 import type { SuggestionRefresher } from './suggestion-refresher.ts';
 
@@ -12,11 +14,26 @@ export class LabelStatistics {
   private readonly repo: LabelRepository;
   private readonly schemas: SchemaService;
   private readonly suggestions: SuggestionRefresher;
+  private readonly items: ItemViews;
 
-  constructor(repo: LabelRepository, schemas: SchemaService, suggestions: SuggestionRefresher) {
+  constructor(repo: LabelRepository, schemas: SchemaService, suggestions: SuggestionRefresher, items: ItemViews) {
     this.repo = repo;
     this.schemas = schemas;
     this.suggestions = suggestions;
+    this.items = items;
+  }
+
+  /**
+   * The refresher's status; in a blinded read without the cross-validated accuracies and the detail, which quote
+   * how well the model does and so what to expect of it.
+   */
+  status(): LabelStatus {
+    const s = this.suggestions.status();
+    if (!this.items.blinded) return s;
+    return {
+      ...s, blinded: true,
+      groups: s.groups.map((g) => ({ ...g, accuracies: { zeroShot: null, knn: null, adapter: null }, detail: 'hidden in a blinded read; turn it off to see how the suggestions do' })),
+    };
   }
 
   /** Unlabelled items per label their current suggestion names (a parent counts its children's). */
@@ -39,6 +56,7 @@ export class LabelStatistics {
   }
 
   stats(): LabelStats {
+    const blinded = this.items.blinded;
     const flaggedUids = new Map<Level, Set<string>>();
     const flaggedAt = (l: Level): Set<string> => {
       let s = flaggedUids.get(l);
@@ -46,16 +64,17 @@ export class LabelStatistics {
       return s;
     };
     return {
+      blinded,
       flagged: this.repo.flaggedCount(),
       events: this.repo.eventCount(),
       groups: this.schemas.groups.map((g) => {
         const labelled = this.schemas.labelled(g);
         const items = this.repo.itemCount(g.level);
         const decisions = this.repo.decisions(g.key);
-        const suggested = this.suggestedCounts(g, labelled);
+        const suggested = blinded ? null : this.suggestedCounts(g, labelled);
         const flagged = flaggedAt(g.level);
         const byLabel = g.labels.map((l) => {
-          const row = { label: l.key, name: l.name, manual: 0, accepted: 0, imported: 0, flagged: 0, suggested: suggested.get(l.key) ?? 0, agreement: null as number | null, decidedWithSuggestion: 0 };
+          const row = { label: l.key, name: l.name, manual: 0, accepted: 0, imported: 0, flagged: 0, suggested: suggested ? suggested.get(l.key) ?? 0 : null, agreement: null as number | null, decidedWithSuggestion: 0 };
           let agreed = 0;
           for (const d of decisions) {
             if (!d.labels.includes(l.key)) continue;
@@ -69,12 +88,12 @@ export class LabelStatistics {
             }
           }
           for (const [uid, labels] of labelled) if (labels.includes(l.key) && flagged.has(uid)) row.flagged++;
-          row.agreement = row.decidedWithSuggestion ? agreed / row.decidedWithSuggestion : null;
+          row.agreement = row.decidedWithSuggestion && !blinded ? agreed / row.decidedWithSuggestion : null;
           return row;
         });
         return {
           key: g.key, name: g.name, level: g.level, items, labelled: labelled.size, unlabelled: items - labelled.size,
-          labels: byLabel, curve: this.repo.modelRuns(g.key),
+          labels: byLabel, curve: blinded ? [] : this.repo.modelRuns(g.key),
         };
       }),
     };

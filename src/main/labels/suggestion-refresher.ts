@@ -13,6 +13,18 @@ import type { SuggestProtocol } from './suggest-protocol.ts';
 import { suggestionAt } from './suggestions.ts';
 import type { IndexedLevel, ModelIndex } from './suggestions.ts';
 
+/**
+ * Labels of a group no labelled item holds yet. kNN votes and the adapter learn only from labelled items, so they can
+ * never suggest such a label: the reader should be told before a learned source takes over and quietly leaves it out.
+ * Nothing is said before the first label (zero-shot covers every label then).
+ */
+export function unseenLabelWarnings(g: LabelGroup, labelled: ReadonlyMap<string, readonly string[]>): string[] {
+  if (labelled.size === 0) return [];
+  const seen = new Set([...labelled.values()].flat());
+  return g.labels.filter((l) => !seen.has(l.key))
+    .map((l) => `"${l.name}" has no labelled example yet: learned suggestions (kNN, adapter) cannot predict it; label one when you see it`);
+}
+
 export class SuggestionRefresher {
   private readonly repo: LabelRepository;
   private readonly embeddings: EmbedService;
@@ -184,12 +196,14 @@ export class SuggestionRefresher {
       model: model ? { name: model.name, sha256: model.sha256, zeroShot: !!model.pkg?.zeroShot } : null,
       version: this.published,
       refreshing: this.running !== null,
+      blinded: false,
       message: this.message,
       groups: this.schemas.groups.map((g) => {
         const r = this.snapshots.get(g.key);
         return {
           key: g.key, level: g.level, items: model?.levels.get(g.level)?.ids.length ?? 0, labelled: this.schemas.labelled(g).size,
           source: r?.source ?? null, accuracies: r?.accuracies ?? { zeroShot: null, knn: null, adapter: null }, detail: r?.detail ?? '',
+          warnings: unseenLabelWarnings(g, this.schemas.labelled(g)),
         };
       }),
     };

@@ -77,6 +77,7 @@ export function StatsPanel({ onClose }: { onClose: () => void }) {
         <h2>Labelling progress and quality</h2>
         {error && <div className="banner error">{error}</div>}
         {stats && <div className="dim">{stats.events} label events · {stats.flagged} items flagged for a second opinion</div>}
+        {stats?.blinded && <div className="banner" data-testid="stats-blinded">Blinded read: what the model suggests, its agreement with you and the learning curve stay hidden until you turn it off.</div>}
         {stats?.groups.map((g) => (
           <section key={g.key}>
             <h3>{g.name} <span className="dim">({g.level}) · {g.labelled} of {g.items} labelled · {g.unlabelled} to go</span></h3>
@@ -86,13 +87,13 @@ export function StatsPanel({ onClose }: { onClose: () => void }) {
                 {g.labels.map((l) => (
                   <tr key={l.label} data-testid="stats-row" data-label={l.label}>
                     <td>{l.name}</td><td className="num">{l.manual}</td><td className="num">{l.accepted}</td><td className="num">{l.imported}</td><td className="num">{l.flagged}</td>
-                    <td className="num">{l.suggested}</td>
+                    <td className="num">{l.suggested ?? '–'}</td>
                     <td className="num">{l.agreement === null ? '–' : `${Math.round(l.agreement * 100)} % of ${l.decidedWithSuggestion}`}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
-            <Curve points={g.curve} />
+            {!stats.blinded && <Curve points={g.curve} />}
           </section>
         ))}
         <div className="row end"><button onClick={onClose}>Close ({keyHint('labelling.close')})</button></div>

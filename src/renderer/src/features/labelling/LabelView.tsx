@@ -29,10 +29,18 @@ const QUEUE_NAMES: Record<QueueName, string> = {
 
 const pct = (p: number): string => `${Math.round(p * 100)} %`;
 
-function GroupPanel({ group, view, active, onSet, onAccept, onReject }: {
+const sameLabels = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x) => b.includes(x));
+
+/** A suggestion's labels by name, as the panel shows them. */
+const namesOf = (g: LabelGroup | undefined, keys: readonly string[]): string =>
+  keys.length ? keys.map((k) => g?.labels.find((l) => l.key === k)?.name ?? k).join(', ') : 'none of these';
+
+function GroupPanel({ group, view, active, notice, onSet, onAccept, onReject }: {
   group: LabelGroup;
   view: ItemView['groups'][number];
   active: boolean;
+  /** Why the suggestion on screen is not the one the reader first saw (a refresh, a refused accept). */
+  notice: string | undefined;
   onSet: (labels: string[]) => void;
   onAccept: (s: Suggestion) => void;
   onReject: (label: string) => void;
@@ -48,6 +56,7 @@ function GroupPanel({ group, view, active, onSet, onAccept, onReject }: {
   return (
     <section className={`label-group ${active ? 'active' : ''}`} data-testid="label-group" data-group={group.key}>
       <h4>{group.name} <span className="dim">{group.kind === 'single' ? 'one of' : 'any of'}</span></h4>
+      {notice && <div className="banner" data-testid="suggestion-changed">{notice}</div>}
       {s && (
         <div className="suggestion" data-testid="suggestion" data-labels={s.labels.join(',')} data-source={s.source}>
           <span>Suggested: <strong>{s.labels.length ? s.labels.map(name).join(', ') : 'none of these'}</strong> {pct(s.probability)} · {s.source}</span>
@@ -93,6 +102,7 @@ export function LabelView({ onOpenStudy, openItem, onItem }: {
   const [queue, setQueue] = useState<QueueName>('uncertain');
   const [item, setItem] = useState<ItemView | null>(null);
   const [reveal, setReveal] = useState(false);
+  const [notices, setNotices] = useState<Record<string, string>>({});
   const [activeIndex, setActiveIndex] = useState(0);
   const [saved, setSaved] = useState<string>('');
   const [error, setError] = useState<string | null>(null);
@@ -117,6 +127,8 @@ export function LabelView({ onOpenStudy, openItem, onItem }: {
     api.call('labels.status', {}).then(setStatus, () => {});
   }, [loadSchema]);
 
+  const schemaRef = useRef(schema);
+  useEffect(() => { schemaRef.current = schema; }, [schema]);
   const group = schema?.groups.find((g) => g.key === groupKey) ?? null;
   const levelGroups = useMemo(() => (schema && group ? schema.groups.filter((g) => g.level === group.level) : []), [schema, group]);
   const activeGroup = levelGroups[activeIndex % Math.max(1, levelGroups.length)] ?? group;
@@ -137,6 +149,7 @@ export function LabelView({ onOpenStudy, openItem, onItem }: {
   }, []);
   useEffect(() => {
     setReveal(false);
+    setNotices({});
     setActiveIndex(0);
     setSnap(null);
     loadItem(current, false);
@@ -154,6 +167,33 @@ export function LabelView({ onOpenStudy, openItem, onItem }: {
   }, [openItem, current, cursor.revisit]);
   useEffect(() => { if (item) onItem?.({ level: item.level, itemId: item.itemId }); }, [item?.level, item?.itemId, onItem]);
 
+  // A published refresh can change the suggestion of the item on screen. Show the new one, never silently: each
+  // group whose suggestion changed says from what to what, so an Enter pressed a moment later is not a surprise.
+  const shownItem = useRef<ItemView | null>(null);
+  useEffect(() => { shownItem.current = item; }, [item]);
+  const revealRef = useRef(reveal);
+  useEffect(() => { revealRef.current = reveal; }, [reveal]);
+  useEffect(() => api.on('labels.changed', (e) => {
+    const before = shownItem.current;
+    if (e.reason === 'saved' || !before) return;
+    api.call('labels.item', { level: before.level, itemId: before.itemId, reveal: revealRef.current }).then((after) => {
+      // Only while this item is still the one on screen and under the cursor (auto-advance may have moved on).
+      const now = currentRef.current;
+      if (shownItem.current?.itemId !== before.itemId || shownItem.current.level !== before.level) return;
+      if (!now || now.itemId !== before.itemId || now.level !== before.level) return;
+      const changed: Record<string, string> = {};
+      for (const g of after.groups) {
+        const was = before.groups.find((x) => x.key === g.key)?.suggestion ?? null;
+        const now = g.suggestion;
+        if (!was || !now || sameLabels(was.labels, now.labels)) continue;
+        const group = schemaRef.current?.groups.find((x) => x.key === g.key);
+        changed[g.key] = `The suggestion changed from ${namesOf(group, was.labels)} to ${namesOf(group, now.labels)} while you looked; review it.`;
+      }
+      setItem(after);
+      if (Object.keys(changed).length) setNotices((n) => ({ ...n, ...changed }));
+    }, () => {});
+  }), []);
+
   // Prefetch the next item's images so moving on is instant.
   useEffect(() => {
     const next = upcoming[0];
@@ -165,20 +205,22 @@ export function LabelView({ onOpenStudy, openItem, onItem }: {
 
   const acked = useCallback((r: CallResult<'labels.set'>, advance: boolean) => {
     setItem(r.item);
+    setNotices({});
     setError(null);
     if (r.eventId) setSaved(`Saved · event #${r.eventId}`);
     cursor.markDecided(r.item.itemId);
     if (advance && profile?.autoAdvance) next();
   }, [profile, next, cursor.markDecided]);
 
-  const act = useCallback(<T,>(p: Promise<T>, then: (r: T) => void) => {
+  const act = useCallback(<T,>(p: Promise<T>, then: (r: T) => void, onConflict?: (message: string) => void) => {
     setSaved('Saving…');
     p.then(then, (e: Error & { code?: string }) => {
       setSaved('');
       setError(e.message);
-      if (e.code === 'conflict' && current) loadItem(current, true);
+      // The item changed under the reader: show it as it is now (revealed only if it was), and say what happened.
+      if (e.code === 'conflict' && current) { onConflict?.(e.message); loadItem(current, reveal); }
     });
-  }, [current, loadItem]);
+  }, [current, loadItem, reveal]);
 
   const setLabels = (g: LabelGroup, labels: string[]): void => {
     if (!item) return;
@@ -187,7 +229,8 @@ export function LabelView({ onOpenStudy, openItem, onItem }: {
   };
   const accept = (g: LabelGroup, s: Suggestion): void => {
     if (!item) return;
-    act(api.call('labels.accept', { level: item.level, itemId: item.itemId, group: g.key, labels: s.labels }), (r) => acked(r, true));
+    act(api.call('labels.accept', { level: item.level, itemId: item.itemId, group: g.key, labels: s.labels }), (r) => acked(r, true),
+      (message) => setNotices((n) => ({ ...n, [g.key]: `Not accepted: ${message}` })));
   };
   const reject = (g: LabelGroup, label: string): void => {
     if (!item) return;
@@ -279,7 +322,13 @@ export function LabelView({ onOpenStudy, openItem, onItem }: {
         <span className="spacer" />
         {profile && <>
           <label title="Hide suggestions until you have decided (against anchoring on the model)"><input type="checkbox" checked={profile.blinded} data-testid="blinded-toggle"
-            onChange={(e) => api.call('labels.setProfile', { blinded: e.target.checked }).then((p) => { setProfile(p); loadItem(currentRef.current, false); })} /> Blinded first read</label>
+            onChange={(e) => api.call('labels.setProfile', { blinded: e.target.checked }).then((p) => {
+              // The queue's order and reasons, the status line and the item all change with it: fetch them again.
+              setProfile(p);
+              loadItem(currentRef.current, false);
+              cursor.reload();
+              api.call('labels.status', {}).then(setStatus, () => {});
+            })} /> Blinded first read</label>
           <label title="Go to the next item after a label is set or accepted"><input type="checkbox" checked={profile.autoAdvance}
             onChange={(e) => api.call('labels.setProfile', { autoAdvance: e.target.checked }).then(setProfile)} /> Auto-advance</label>
           <span className="dim" title="Label events are recorded under this name">{profile.name}</span>
@@ -290,6 +339,9 @@ export function LabelView({ onOpenStudy, openItem, onItem }: {
       </div>
       {error && <div className="banner error" data-testid="label-error">{error}</div>}
       {status?.message && <div className="banner" data-testid="label-message">{status.message}</div>}
+      {gStatus && gStatus.warnings.length > 0 && (
+        <div className="banner" data-testid="label-warnings">{gStatus.warnings.map((w) => <div key={w}>{w}</div>)}</div>
+      )}
       <div className="label-body">
         <aside className="queue" data-testid="queue">
           <div className="dim">{QUEUE_NAMES[queue]}: {total} item{total === 1 ? '' : 's'}</div>
@@ -317,7 +369,7 @@ export function LabelView({ onOpenStudy, openItem, onItem }: {
             {current && current.itemId === item.itemId && <div className="reason" data-testid="why">Why: {current.reason}</div>}
             {levelGroups.map((g, i) => {
               const view = item.groups.find((x) => x.key === g.key);
-              return view ? <GroupPanel key={g.key} group={g} view={view} active={g.key === activeGroup?.key || (i === 0 && !activeGroup)}
+              return view ? <GroupPanel key={g.key} group={g} view={view} active={g.key === activeGroup?.key || (i === 0 && !activeGroup)} notice={notices[g.key]}
                 onSet={(labels) => setLabels(g, labels)} onAccept={(s) => accept(g, s)} onReject={(l) => reject(g, l)} /> : null;
             })}
             <div className="row">
