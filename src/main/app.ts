@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { LightboxError, calls, formatIssues, parseCall } from '../shared/contract.ts';
 import type { ApiError, AreaHandlers, CallName, CallParsed, CallResponse, CallResult, EventName, EventPayload, Handler, Handlers } from '../shared/contract.ts';
 import { inflateDataSet } from './dicom/dicom-writer.ts';
+import { displayFrame } from './dicom/display-frame.ts';
 import { dicomHandlers } from './dicom/handlers.ts';
 import { TS } from './dicom/header.ts';
 import { ImportService } from './dicom/import-service.ts';
@@ -134,6 +135,17 @@ export class Lightbox {
       return { stream: Readable.from([body]), size: body.length };
     }
     return { stream: fs.createReadStream(f.path), size: st.size };
+  }
+
+  /**
+   * One frame (1-based) of an image instance as the viewer draws it: decoded here (see dicom/display-frame.ts) and
+   * sent as an uncompressed single-frame DICOM. Throws a LightboxError naming the file and the reason otherwise.
+   */
+  async displayFrame(instanceId: number, frame: number): Promise<Buffer> {
+    const f = this.store.instanceFile(instanceId);
+    if (!f.isImage) throw new LightboxError('bad-request', `instance ${instanceId} (${f.path}) is not an image; open it as a document`);
+    if (!fs.existsSync(f.path)) throw new LightboxError('not-found', `instance ${instanceId}: its file ${f.path} is gone; re-import the folder`);
+    return displayFrame(f.path, frame);
   }
 
   async close(): Promise<void> {

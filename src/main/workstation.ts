@@ -13,6 +13,7 @@ export interface HostedApp {
   call(name: string, input: unknown): Promise<CallResponse<unknown>>;
   on(listener: EventListener): () => void;
   openInstance: Lightbox['openInstance'];
+  displayFrame: Lightbox['displayFrame'];
 }
 
 export class Workstation implements HostedApp {
@@ -47,6 +48,8 @@ export class Workstation implements HostedApp {
   }
 
   openInstance(instanceId: number): ReturnType<Lightbox['openInstance']> { return this.current.openInstance(instanceId); }
+
+  displayFrame(instanceId: number, frame: number): ReturnType<Lightbox['displayFrame']> { return this.current.displayFrame(instanceId, frame); }
 
   /** Opens `dir` in place of the current project; the current one stays open if the new one cannot be opened. */
   async switchTo(dir: string, create: boolean): Promise<ProjectInfo> {

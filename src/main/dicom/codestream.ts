@@ -93,11 +93,62 @@ export function checkJpegStream(d: Uint8Array, family: JpegFamily, f: FrameExpec
   if (family === 'baseline' && sof.bits !== 8) return `${name} has ${sof.bits}-bit samples; baseline JPEG has 8`;
   const wrong = dimensions(`${name} frame header`, sof, f);
   if (wrong) return wrong;
-  const end = contentEnd(d);
+  let end = contentEnd(d);
+  // Fragments are padded to an even length; some writers pad after EOI with ff instead of 00 (pydicom's
+  // JPEG-lossy.dcm, GE): that is still a complete stream.
+  if (end >= 3 && d[end - 1] === 0xff && d[end - 2] === 0xd9 && d[end - 3] === 0xff) end--;
   if (end < pos + 3 || d[end - 2] !== 0xff || d[end - 1] !== 0xd9) {
     return `${name} ends without an EOI marker (last bytes ${hex(d, end - 4, 4)}): the frame is truncated or damaged`;
   }
   return null;
+}
+
+/** What a JPEG stream says about its samples: precision, the JFIF and Adobe (APP14) markers and component ids. */
+export interface JpegColourMarkers { precision: number; jfif: boolean; adobeTransform: number | null; componentIds: number[] }
+
+export function jpegColourMarkers(d: Uint8Array): JpegColourMarkers {
+  const out: JpegColourMarkers = { precision: 0, jfif: false, adobeTransform: null, componentIds: [] };
+  let pos = 2;
+  while (pos + 4 <= d.length && d[pos] === 0xff) {
+    while (pos < d.length && d[pos] === 0xff) pos++;
+    const marker = d[pos++]!;
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue;
+    if (marker === 0xd9 || pos + 2 > d.length) break;
+    const length = u16(d, pos);
+    const body = d.subarray(pos + 2, Math.min(d.length, pos + length));
+    if (marker === 0xe0 && body.length >= 5 && String.fromCharCode(...body.subarray(0, 4)) === 'JFIF' && body[4] === 0) out.jfif = true;
+    if (marker === 0xee && body.length >= 12 && String.fromCharCode(...body.subarray(0, 5)) === 'Adobe') out.adobeTransform = body[11]!;
+    if (marker in SOF_NAMES && out.componentIds.length === 0 && body.length >= 6) {
+      out.precision = body[0]!;
+      const n = body[5]!;
+      for (let k = 0; k < n && 6 + 3 * k < body.length; k++) out.componentIds.push(body[6 + 3 * k]!);
+    }
+    if (marker === 0xda) break;
+    pos += length;
+  }
+  return out;
+}
+
+/**
+ * Whether a 3-component JPEG stream holds YCbCr (true) or untransformed RGB (false). The markers decide when they
+ * say (Adobe's transform flag, JFIF, component ids 'R','G','B' or 1,2,3); otherwise the Photometric Interpretation
+ * does, as PS3.5 8.2.1 has it describe the compressed stream (pydicom's SC_jpeg_no_color_transform.dcm: RGB, no
+ * markers, ids 0,1,2 — libjpeg's guess of YCbCr draws it magenta).
+ */
+export function jpegHoldsYcc(m: JpegColourMarkers, photometric: string): boolean {
+  if (m.adobeTransform !== null) return m.adobeTransform !== 0;
+  if (m.jfif) return true;
+  const ids = m.componentIds.join(',');
+  if (ids === '82,71,66') return false;
+  if (ids === '1,2,3') return true;
+  return photometric.startsWith('YBR');
+}
+
+/** What libjpeg assumes for the same stream (and so what the decoder did): it converts unless told RGB. */
+export function libjpegAssumesYcc(m: JpegColourMarkers): boolean {
+  if (m.adobeTransform !== null) return m.adobeTransform !== 0;
+  if (m.jfif) return true;
+  return m.componentIds.join(',') !== '82,71,66';
 }
 
 // ---- JPEG 2000 and HTJ2K (ISO 15444-1 / -15 codestreams, or a JP2 file around one) ----

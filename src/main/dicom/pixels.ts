@@ -5,7 +5,7 @@
 import dicomParser from 'dicom-parser';
 import { LightboxError } from '../../shared/contract.ts';
 import { decodeWithWasm, jpegImageClass, losslessClass } from './codec-wasm.ts';
-import { checkJ2kCodestream, checkJpegStream } from './codestream.ts';
+import { checkJ2kCodestream, checkJpegStream, jpegColourMarkers, jpegHoldsYcc, libjpegAssumesYcc } from './codestream.ts';
 import type { FrameExpectation } from './codestream.ts';
 import { num, text, us } from './attributes.ts';
 import { MAX_FRAMES, TS, UNCOMPRESSED, decodedSizeRefusal, parseDicomFile } from './header.ts';
@@ -199,7 +199,10 @@ function nativeFrame(src: PixelSource, frameIndex: number, f: FrameLayout): Stor
   const { dataSet: ds, file } = src;
   const el = ds.elements.x7fe00010!;
   if (el.hadUndefinedLength) throw fileError(file, `native transfer syntax ${src.transferSyntax} but pixel data is encapsulated`);
-  const samples = f.rows * f.columns * f.samplesPerPixel;
+  // Native YBR_FULL_422 holds Y1 Y2 Cb Cr for each pair of pixels in a row: two samples per pixel, not three.
+  const subsampled = f.samplesPerPixel === 3 && text(ds, 'x00280004').trim().toUpperCase() === 'YBR_FULL_422';
+  if (subsampled && f.columns % 2 !== 0) throw fileError(file, `YBR_FULL_422 needs an even number of Columns (0028,0011), not ${f.columns}`);
+  const samples = f.rows * f.columns * (subsampled ? 2 : f.samplesPerPixel);
   const bytesPerSample = f.bitsAllocated >> 3;
   const needed = f.bitsAllocated === 1 ? Math.ceil((src.frames * samples) / 8) : src.frames * samples * bytesPerSample;
   if (el.length < needed || el.dataOffset + needed > ds.byteArray.length) {
@@ -215,7 +218,24 @@ function nativeFrame(src: PixelSource, frameIndex: number, f: FrameLayout): Stor
     raw = copyBytes(raw);
     for (let i = 0; i < raw.length; i += bytesPerSample) raw.subarray(i, i + bytesPerSample).reverse();
   }
-  return typed(raw, f.bitsAllocated, f.signed);
+  const values = typed(raw, f.bitsAllocated, f.signed);
+  return subsampled ? upsample422(values, f.rows * f.columns) : values;
+}
+
+/** Y1 Y2 Cb Cr per pixel pair → Y Cb Cr for every pixel (each pair shares its chroma). */
+function upsample422(s: StoredSamples, pixels: number): StoredSamples {
+  const out = new (s.constructor as new (n: number) => StoredSamples)(pixels * 3);
+  for (let p = 0; p < pixels / 2; p++) {
+    const cb = s[4 * p + 2]!;
+    const cr = s[4 * p + 3]!;
+    out[6 * p] = s[4 * p]!;
+    out[6 * p + 1] = cb;
+    out[6 * p + 2] = cr;
+    out[6 * p + 3] = s[4 * p + 1]!;
+    out[6 * p + 4] = cb;
+    out[6 * p + 5] = cr;
+  }
+  return out;
 }
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : typeof e === 'string' ? e : JSON.stringify(e));
@@ -285,19 +305,16 @@ async function encapsulatedFrame(src: PixelSource, frameIndex: number, f: FrameL
     checkDecodedLength(out.byteLength, bytesPerSample, f, fail);
     return { samples: typed(new Uint8Array(out.buffer, out.byteOffset, out.byteLength), bytesPerSample * 8, f.signed), photometric };
   }
-  if (family === 'extended') {
-    const J = await jpegImageClass();
-    const j = new J();
-    let samples: Uint8Array | Uint16Array;
-    try {
-      j.parse(data);
-      j.colorTransform = false;
-      samples = f.bitsAllocated <= 8 ? j.getData(f.columns, f.rows) : j.getData16(f.columns, f.rows);
-    } catch (e) {
-      throw fail(`the 12-bit JPEG decoder rejected the stream: ${errorText(e)}`);
-    }
-    checkDecodedLength(samples.byteLength, samples.BYTES_PER_ELEMENT, f, fail);
-    return { samples: f.signed && samples instanceof Uint16Array ? new Int16Array(samples.buffer, samples.byteOffset, samples.length) : samples, photometric };
+  if (family === 'extended') return { samples: await jpegImageDecode(data, f, fail, false), photometric };
+  let colour = photometric;
+  if (family === 'baseline' && f.samplesPerPixel === 3) {
+    // libjpeg guesses the colour model from the markers; where the stream holds untransformed RGB that it would
+    // convert anyway (no markers, ids other than 1,2,3), decode without any colour transform instead.
+    const markers = jpegColourMarkers(data);
+    const ycc = jpegHoldsYcc(markers, photometric);
+    const libjpegConverts = libjpegAssumesYcc(markers);
+    if (libjpegConverts && !ycc) return { samples: await jpegImageDecode(data, f, fail, false), photometric: 'RGB' };
+    colour = !libjpegConverts && ycc ? 'YBR_FULL' : 'RGB';
   }
   const w = WASM[family]!;
   const { info, bytes } = await decodeWithWasm(w.pkg, w.cls, `${w.library} rejected the ${w.stream}`, `${w.library} could not decode the ${w.stream}`, data, fail);
@@ -307,8 +324,41 @@ async function encapsulatedFrame(src: PixelSource, frameIndex: number, f: FrameL
   const bytesPerSample = info.bitsPerSample > 8 ? 2 : 1;
   checkDecodedLength(bytes.length, bytesPerSample, f, fail);
   const samples = typed(bytes, bytesPerSample * 8, f.signed || info.isSigned === true);
-  const converted = (family === 'baseline' && f.samplesPerPixel === 3) || photometric === 'YBR_RCT' || photometric === 'YBR_ICT';
+  if (family === 'baseline' && f.samplesPerPixel === 3) return { samples, photometric: colour };
+  const converted = photometric === 'YBR_RCT' || photometric === 'YBR_ICT';
   return { samples, photometric: converted ? 'RGB' : photometric };
+}
+
+/** pdf.js's JPEG decoder (12-bit extended, and baseline without a colour transform): stored values as they are. */
+async function jpegImageDecode(data: Uint8Array, f: FrameLayout, fail: (why: string) => PixelError, colorTransform: boolean): Promise<StoredSamples> {
+  const J = await jpegImageClass();
+  const j = new J();
+  let samples: Uint8Array | Uint16Array;
+  try {
+    j.parse(data);
+    j.colorTransform = colorTransform;
+    samples = f.bitsAllocated <= 8 ? j.getData(f.columns, f.rows) : j.getData16(f.columns, f.rows);
+  } catch (e) {
+    throw fail(`the JPEG decoder (pdf.js) rejected the stream: ${errorText(e)}`);
+  }
+  checkDecodedLength(samples.byteLength, samples.BYTES_PER_ELEMENT, f, fail);
+  if (samples instanceof Uint16Array) removeLevelShiftBias(samples, jpegColourMarkers(data).precision);
+  return f.signed && samples instanceof Uint16Array ? new Int16Array(samples.buffer, samples.byteOffset, samples.length) : samples;
+}
+
+/**
+ * pdf.js's decoder (as shipped in @cornerstonejs/dicom-image-loader, codecs/jpeg.js) adds the level shift and
+ * rounding of 8-bit data scaled to the precision: `(q + 2056 / bitConversion) >> 4` with bitConversion
+ * 255/(2^P − 1), where 2^(P−1)·16 + 8 is right. For 12-bit data that is 15.06 grey levels too bright (seen on the
+ * NEMA NM1_JPLY file, pydicom's JPEG-lossy.dcm: every pixel 15 above GDCM's and dcmtk's decoding). The bias is
+ * taken off again, leaving the rounding difference of two IDCTs (≤ 1) except within 15 levels of saturation.
+ */
+function removeLevelShiftBias(samples: Uint16Array, precision: number): void {
+  if (precision <= 8) return;
+  const max = 2 ** precision - 1;
+  const bias = Math.round((2056 * max) / 255 / 16 - (2 ** (precision - 1) * 16 + 8) / 16);
+  if (bias <= 0) return;
+  for (let i = 0; i < samples.length; i++) samples[i] = Math.max(0, samples[i]! - bias);
 }
 
 /** Decodes one frame (0-based) of an opened file into stored sample values. */
@@ -337,7 +387,7 @@ export async function decodeFrame(src: PixelSource, frameIndex: number): Promise
   if (samples.length < expected) throw frameError(file, frameIndex, `decodes to ${samples.length} samples, expected ${expected}`);
   if (samples.length > expected) samples = samples.subarray(0, expected);
   // Native colour with PlanarConfiguration 1 is stored plane by plane; codecs already hand back interleaved samples.
-  if (samplesPerPixel === 3 && UNCOMPRESSED.has(src.transferSyntax) && us(ds, 'x00280006') === 1) samples = interleave(samples, pixels);
+  if (samplesPerPixel === 3 && UNCOMPRESSED.has(src.transferSyntax) && us(ds, 'x00280006') === 1 && stored !== 'YBR_FULL_422') samples = interleave(samples, pixels);
 
   const wc = num(ds, 'x00281050');
   const ww = num(ds, 'x00281051');

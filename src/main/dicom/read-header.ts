@@ -50,11 +50,13 @@ export function readHeader(filePath: string): HeaderResult {
     }
     const tooLarge = decodedSizeRefusal(rows!, columns!, frames, samples, bitsAllocated);
     if (tooLarge) return { kind: 'rejected', reason: tooLarge };
-    const pixels = rows! * columns! * frames * samples;
+    // Native YBR_FULL_422 stores two samples per pixel on average (Y1 Y2 Cb Cr per pair, PS3.3 C.7.6.3.1.2).
+    const perPixel = samples === 3 && text(ds, 'x00280004').trim().toUpperCase() === 'YBR_FULL_422' ? 2 : samples;
+    const pixels = rows! * columns! * frames * perPixel;
     if (UNCOMPRESSED.has(ts) && ts !== TS.deflatedLE && pixel.length !== 0xffffffff) {
       const needed = Math.ceil((pixels * bitsAllocated) / 8);
       if (pixel.length < needed) {
-        return { kind: 'rejected', reason: `pixel data holds ${pixel.length} bytes but Rows×Columns×Frames×SamplesPerPixel×BitsAllocated needs ${needed}` };
+        return { kind: 'rejected', reason: `pixel data holds ${pixel.length} bytes but Rows×Columns×Frames×SamplesPerPixel×BitsAllocated (two samples per pixel for YBR_FULL_422) needs ${needed}` };
       }
     }
   }

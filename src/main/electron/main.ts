@@ -43,6 +43,16 @@ async function main(): Promise<void> {
 
   protocol.handle(channels.imageScheme, async (request) => {
     const url = new URL(request.url);
+    const frame = url.pathname.match(/^\/(\d{1,15})\/frames\/(\d{1,6})$/);
+    if (url.host === INSTANCE_HOST && frame) {
+      try {
+        const body = await lightbox.displayFrame(Number(frame[1]), Number(frame[2]));
+        return new Response(new Uint8Array(body), { headers: { 'content-type': 'application/dicom', 'content-length': String(body.length) } });
+      } catch (e) {
+        const err = toApiError(e);
+        return new Response(JSON.stringify(err), { status: err.code === 'not-found' ? 404 : 422, headers: { 'content-type': 'application/json' } });
+      }
+    }
     if (url.host === INSTANCE_HOST) {
       try {
         const { stream, size } = lightbox.openInstance(Number(url.pathname.slice(1)));

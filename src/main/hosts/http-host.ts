@@ -224,6 +224,19 @@ export async function startHttpHost(app: HostedApp, opts: HttpHostOptions = {}):
       }
       return;
     }
+    const frame = pathname.match(/^\/api\/instances\/(\d{1,15})\/frames\/(\d{1,6})$/);
+    if (frame && req.method === 'GET') {
+      try {
+        const body = await app.displayFrame(Number(frame[1]), Number(frame[2]));
+        res.writeHead(200, { 'content-type': 'application/dicom', 'content-length': body.length, 'cache-control': 'private, max-age=600' });
+        res.end(body);
+      } catch (e) {
+        // The viewer shows this message in the viewport: it names the file and why it cannot be drawn.
+        const err = toApiError(e);
+        sendError(res, err.code === 'not-found' ? 404 : err.code === 'io' || err.code === 'bad-request' ? 422 : 500, err);
+      }
+      return;
+    }
     if (isApi) return sendError(res, 404, { code: 'unknown-call', message: `no route ${pathname}` });
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, { code: 'bad-request', message: 'method not allowed' });
     serveStatic(res, pathname);

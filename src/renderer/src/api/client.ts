@@ -30,7 +30,8 @@ interface Transport {
   host: 'electron' | 'browser';
   call(name: string, input: unknown): Promise<CallResponse<unknown>>;
   subscribe(listener: AnyEvent): () => void;
-  instanceUrl(instanceId: number): string;
+  /** Where one frame (1-based) of an instance is served, decoded by main. */
+  frameUrl(instanceId: number, frame: number): string;
 }
 
 function browserTransport(): Transport {
@@ -61,7 +62,7 @@ function browserTransport(): Transport {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    instanceUrl: (id) => `${location.origin}${channels.httpInstancePrefix}${id}/file`,
+    frameUrl: (id, frame) => `${location.origin}${channels.httpInstancePrefix}${id}/frames/${frame}`,
   };
 }
 
@@ -70,7 +71,7 @@ function electronTransport(bridge: PreloadBridge): Transport {
     host: 'electron',
     call: (name, input) => bridge.call(name, input),
     subscribe: (listener) => bridge.onEvent(listener),
-    instanceUrl: (id) => `${channels.imageScheme}://instance/${id}`,
+    frameUrl: (id, frame) => `${channels.imageScheme}://instance/${id}/frames/${frame}`,
   };
 }
 
@@ -89,9 +90,11 @@ export const api = {
   on<N extends EventName>(name: N, listener: (payload: EventPayload<N>) => void): () => void {
     return transport.subscribe((n, p) => { if (n === name) listener(p as EventPayload<N>); });
   },
-  /** Cornerstone image id for one frame (1-based) of an indexed instance. */
-  imageId(instanceId: number, frame?: number): string {
-    const url = transport.instanceUrl(instanceId);
-    return `wadouri:${url}${frame !== undefined ? `?frame=${frame}` : ''}`;
+  /**
+   * Cornerstone image id for one frame (1-based) of an indexed instance. Main decodes the frame (the same decoder
+   * the model's input comes from) and sends it uncompressed, so Cornerstone never decodes a source file itself.
+   */
+  imageId(instanceId: number, frame = 1): string {
+    return `wadouri:${transport.frameUrl(instanceId, frame)}`;
   },
 };
