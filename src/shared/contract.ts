@@ -94,6 +94,28 @@ export const TagRow = z.object({
 });
 export type TagRow = z.infer<typeof TagRow>;
 
+/** One content item of a structured report, in document order; `depth` 0 is the root container. */
+export const DocumentNode = z.object({
+  depth: z.number().int(),
+  relationship: z.string(),
+  valueType: z.string(),
+  concept: z.string(),
+  value: z.string(),
+});
+export type DocumentNode = z.infer<typeof DocumentNode>;
+
+/** A non-image object read as a document: what it is, its key attributes and, for an SR, its content tree. */
+export const DocumentView = z.object({
+  sopClassUid: z.string(),
+  sopClassName: z.string(),
+  title: z.string(),
+  isReport: z.boolean(),
+  attributes: z.array(z.object({ name: z.string(), value: z.string() })),
+  content: z.array(DocumentNode),
+  truncated: z.boolean(),
+});
+export type DocumentView = z.infer<typeof DocumentView>;
+
 export const RejectedFile = z.object({ path: z.string(), reason: z.string() });
 export type RejectedFile = z.infer<typeof RejectedFile>;
 
@@ -445,6 +467,7 @@ export const calls = {
     result: z.object({ study: StudyRow, series: z.array(SeriesRow) }),
   },
   'instance.tags': { input: z.object({ instanceId: Id }).strict(), result: z.array(TagRow) },
+  'instance.document': { input: z.object({ instanceId: Id }).strict(), result: DocumentView },
   'embed.status': { input: Empty, result: EmbedStatusView },
   'embed.start': {
     input: z

@@ -68,8 +68,10 @@ async function settle(p: Page, k: number): Promise<void> {
 }
 
 describe('real-world files in the viewer', () => {
-  it('draws every image frame with GDCM\'s values, or says which file cannot be drawn and why', async () => {
+  it('draws every image frame with GDCM\'s values, or says which file cannot be drawn and why; reads the rest as documents', async () => {
     const results: FrameResult[] = [];
+    const documents: string[] = [];
+    const problems: string[] = [];
     const imported = new Set<string>();
     const refusedAtImport = new Map<string, string>();
     for (const roundFiles of rounds()) {
@@ -85,7 +87,20 @@ describe('real-world files in the viewer', () => {
           const { series } = await app.invoke('study.get', { studyId: st.id });
           for (const s of series) {
             const images = s.instances.filter((i) => i.isImage);
-            if (images.length === 0) continue;
+            if (images.length === 0) {
+              // A non-image object reads as a document: its kind by name and its attributes, never a bare UID.
+              await page.locator(`[data-testid=series-thumb][data-series-id="${s.id}"]`).click();
+              await page.waitForFunction(() => document.querySelectorAll('[data-testid=document-title]').length > 0);
+              const titles = await page.locator('[data-testid=document-title]').allTextContents();
+              documents.push(...titles);
+              const name = path.basename(app.store.instanceFile(s.instances[0]!.id).path);
+              if (titles.some((t) => /^[\d.]+$/.test(t))) problems.push(`${name}: the document is titled with a bare UID`);
+              if (name === 'test-SR.dcm') {
+                await page.waitForSelector('[data-testid=sr-node]');
+                await page.screenshot({ path: path.join(OUT, 'real-world-sr.png') });
+              }
+              continue;
+            }
             await page.locator(`[data-testid=series-thumb][data-series-id="${s.id}"]`).click();
             await page.waitForFunction((n) => document.querySelector('[data-testid=viewport]')?.getAttribute('data-image-count') === String(n),
               images.reduce((a, i) => a + Math.max(1, i.frames), 0));
@@ -117,7 +132,6 @@ describe('real-world files in the viewer', () => {
     }
     fs.writeFileSync(path.join(OUT, 'real-world.json'), JSON.stringify(results.map((r) => ({ ...r, file: path.basename(r.file) })), null, 1));
 
-    const problems: string[] = [];
     for (const r of results) {
       const name = `${path.basename(r.file)} frame ${r.frame + 1}`;
       const ref = refs[r.file];
@@ -139,6 +153,8 @@ describe('real-world files in the viewer', () => {
     const drawn = results.filter((r) => r.outcome === 'drawn').length;
     console.log(`real-world: ${results.length} frames of ${imported.size} files: ${drawn} drawn and matching checked, ${results.length - drawn} refused with a message`);
     expect(problems).toEqual([]);
+    expect(documents).toEqual(expect.arrayContaining(['RT Plan', 'RT Structure Set']));
+    expect(documents.some((t) => t.startsWith('Diagnosis'))).toBe(true);
     expect(drawn).toBeGreaterThan(60);
   }, 600_000);
 });

@@ -2,6 +2,7 @@
 import type { AreaHandlers } from '../../shared/contract.ts';
 import type { ProjectStore } from '../project/project-store.ts';
 import type { ImportService } from './import-service.ts';
+import { readDocument } from './document.ts';
 import { readTags } from './tags.ts';
 
 export function dicomHandlers(store: ProjectStore, imports: ImportService): AreaHandlers<'import' | 'instance'> {
@@ -11,5 +12,6 @@ export function dicomHandlers(store: ProjectStore, imports: ImportService): Area
     'import.current': () => imports.current(),
     'import.report': ({ limit }) => store.rejectedFiles(limit),
     'instance.tags': ({ instanceId }) => readTags(store.instanceFile(instanceId).path),
+    'instance.document': ({ instanceId }) => readDocument(store.instanceFile(instanceId).path),
   };
 }

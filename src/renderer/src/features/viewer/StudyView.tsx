@@ -5,6 +5,7 @@ import { keyHint } from '../../../../shared/keymap.ts';
 import { api } from '../../api/client.ts';
 import { formatDicomDate, formatDicomTime, formatPersonName } from '../../components/format.ts';
 import { SimilarPanel } from '../../components/SimilarPanel.tsx';
+import { DocumentSeries } from './DocumentView.tsx';
 import { StackViewer } from '../../components/StackViewer.tsx';
 import { KeyHelp } from '../../keyboard/KeyHelp.tsx';
 import type { ViewerControls } from '../../components/StackViewer.tsx';
@@ -121,7 +122,7 @@ export function StudyView({ studyId, onClose, onOpenStudy }: { studyId: number; 
         </nav>
         {series && images.length > 0
           ? <StackViewer key={series.id} images={images} modality={series.modality} onInstance={setInstanceId} onSnapshot={setSnap} controls={viewer} />
-          : <div className="empty">This series holds no images ({series?.sopClasses.join(', ') || 'no objects'}).</div>}
+          : series ? <DocumentSeries key={series.id} series={series} /> : <div className="empty">This study holds no series.</div>}
         {showTags && tagInstance !== null && <TagPanel instanceId={tagInstance} study={s} />}
         {snap && <SimilarPanel snap={snap} onOpenStudy={onOpenStudy} onClose={() => setSnap(null)} />}
       </div>
