@@ -270,6 +270,21 @@ export const Profile = z.object({
 export type Profile = z.infer<typeof Profile>;
 
 const Accuracy = z.number().nullable();
+/** Cross-validated accuracy is reported only from this many labels on (from one label it says nothing). */
+export const MIN_VALIDATION_LABELS = 10;
+/** The current source of suggestions on held-out labels: accuracy with its 95 % interval, confusion and recall. */
+export const Validation = z.object({
+  source: z.enum(SUGGESTION_SOURCES),
+  labels: z.number().int(),
+  accuracy: z.number(),
+  low: z.number(),
+  high: z.number(),
+  /** Rows: the label given; columns: the label predicted (schema order); empty for multi-label groups. */
+  confusion: z.array(z.array(z.number().int())),
+  recall: z.array(z.number().nullable()),
+  support: z.array(z.number().int()),
+});
+export type Validation = z.infer<typeof Validation>;
 export const LabelStatus = z.object({
   model: z.object({ name: z.string(), sha256: z.string(), zeroShot: z.boolean() }).nullable(),
   /** Increases each time refreshed suggestions and queues are published. */
@@ -285,6 +300,8 @@ export const LabelStatus = z.object({
     labelled: z.number().int(),
     source: z.enum(SUGGESTION_SOURCES).nullable(),
     accuracies: z.object({ zeroShot: Accuracy, knn: Accuracy, adapter: Accuracy }),
+    /** Null below MIN_VALIDATION_LABELS labels and in a blinded read. */
+    validation: Validation.nullable(),
     detail: z.string(),
     /** Labels with no labelled example yet, each with why that matters (kNN and the adapter cannot predict them). */
     warnings: z.array(z.string()),
@@ -320,6 +337,8 @@ export const LabelStats = z.object({
       decidedWithSuggestion: z.number().int(),
     })),
     curve: z.array(z.object({ labels: z.number().int(), source: z.string(), adapter: Accuracy, zeroShot: Accuracy, knn: Accuracy })),
+    /** As in labels.status: null below MIN_VALIDATION_LABELS labels and in a blinded read. */
+    validation: Validation.nullable(),
   })),
 });
 export type LabelStats = z.infer<typeof LabelStats>;

@@ -71,6 +71,8 @@ describe('labelling from the keyboard', () => {
     await page.keyboard.press('z');
     await page.waitForFunction((id) => document.querySelector('[data-testid=label-panel]')?.getAttribute('data-item-id') === String(id), second);
     await page.waitForSelector('[data-testid=saved]:has-text("Undone")');
+    // It says what it undid, in the reader's words.
+    expect(await page.textContent('[data-testid=saved]')).toMatch(/^Undone: Finding: Abnormal, Pleural effusion → \(none\) · .+ · event #\d+$/);
     expect(stateOf(second)).toBeNull();
     await page.keyboard.press('y');
     await page.waitForSelector('[data-testid=saved]:has-text("Redone")');
@@ -176,6 +178,27 @@ describe('labelling from the keyboard', () => {
     expect(await page.textContent('[data-testid=suggestion-changed]')).toMatch(/^The suggestion changed from .+ to .+ while you looked; review it\.$/);
     expect(await page.getAttribute('[data-testid=label-group][data-group=finding] [data-testid=suggestion]', 'data-labels')).not.toBe(before);
     expect(await panelItem()).toBe(itemId);
+  });
+
+  it('progress shows accuracy only with enough labels, with its interval, a confusion matrix and recall', async () => {
+    await page.click('[data-testid=open-stats]');
+    await page.waitForSelector('[data-testid=stats-panel]');
+    await page.waitForSelector('[data-testid=validation-none]');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid=stats-panel]', { state: 'detached' });
+    // Twelve more labels (set through the API, as another window would), then a validated refresh.
+    const todo = (await app.invoke('labels.queue', { group: 'finding', queue: 'unlabelled', limit: 12 })).items;
+    for (const [i, it] of todo.entries()) await app.invoke('labels.set', { level: 'study', itemId: it.itemId, group: 'finding', labels: [i % 3 === 0 ? 'abnormal' : 'normal'] });
+    await app.labels.whenIdle();
+    await page.waitForSelector('[data-testid=cv-accuracy]');
+    expect(await page.textContent('[data-testid=cv-accuracy]')).toMatch(/CV accuracy \d+ % \(95 % CI \d+ %–\d+ %, \d+ labels\)/);
+    await page.click('[data-testid=open-stats]');
+    await page.waitForSelector('[data-testid=confusion]');
+    expect(await page.locator('[data-testid=confusion-row]').count()).toBe(DEMO_SCHEMA.groups[0]!.labels.length);
+    expect(await page.locator('[data-testid=learning-curve] [data-testid=curve-y-axis]').textContent()).toBe('CV accuracy');
+    await page.screenshot({ path: path.join(OUT, 'label-stats.png') });
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid=stats-panel]', { state: 'detached' });
   });
 
   it('the schema editor saves a new group and refuses a reserved shortcut with the field named', async () => {

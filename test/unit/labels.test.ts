@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lightbox } from '../../src/main/app.ts';
 import type { DemoTruth } from '../../src/main/demo/demo-data.ts';
 import { uncertainQueue } from '../../src/main/labels/suggest-queues.ts';
+import { MIN_VALIDATION_LABELS } from '../../src/shared/contract.ts';
 import type { CallName, CallResult, ItemView, LabelSchema } from '../../src/shared/contract.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
 import { embedAll, openDemoProject, tempDir } from '../helpers.ts';
@@ -192,6 +193,16 @@ describe('suggestions and the clinician in control', () => {
 });
 
 describe('learning from accepted labels', () => {
+  it('reports no cross-validated accuracy from a handful of labels', async () => {
+    await app.labels.whenFresh();
+    const g = (await call('labels.status', {})).groups.find((x) => x.key === 'finding')!;
+    expect(g.labelled).toBeGreaterThan(0);
+    expect(g.labelled).toBeLessThan(MIN_VALIDATION_LABELS);
+    expect(g.accuracies).toEqual({ zeroShot: null, knn: null, adapter: null });
+    expect(g.validation).toBeNull();
+    expect((await call('labels.stats', {})).groups.find((x) => x.key === 'finding')!.curve).toEqual([]);
+  });
+
   it('an adapter takes over once cross-validation shows it beats zero-shot; likely label errors are queued with reasons', async () => {
     // Label 60 studies by the truth, 6 of them deliberately wrong.
     const all = (await call('labels.queue', { group: 'finding', queue: 'unlabelled', limit: 500 })).items;
@@ -218,9 +229,26 @@ describe('learning from accepted labels', () => {
     expect(found).toBeGreaterThanOrEqual(3);
     expect(found / errors.items.length).toBeGreaterThanOrEqual(0.5);
     expect(errors.items[0]!.reason).toMatch(/Possible label error: labelled .*, but held-out .* predictions give/);
+    // The current source on held-out labels: accuracy inside its 95 % interval, a confusion matrix of every
+    // label given, and recall per label that is its diagonal over its row.
+    const v = status.validation!;
+    expect(v.source).toBe(status.source);
+    expect(v.labels).toBe(status.labelled);
+    expect(v.low).toBeLessThanOrEqual(v.accuracy);
+    expect(v.high).toBeGreaterThanOrEqual(v.accuracy);
+    expect(v.high - v.low).toBeLessThan(0.35);
+    expect(v.confusion.flat().reduce((a, b) => a + b, 0)).toBe(v.labels);
+    v.confusion.forEach((row, i) => {
+      const n = row.reduce((a, b) => a + b, 0);
+      expect(v.support[i]).toBe(n);
+      expect(v.recall[i]).toBe(n ? row[i]! / n : null);
+    });
+    expect(v.accuracy).toBeCloseTo(v.confusion.reduce((a, row, i) => a + row[i]!, 0) / v.labels, 6);
     const stats = await call('labels.stats', {});
     const g = stats.groups.find((x) => x.key === 'finding')!;
+    expect(g.validation).toEqual(v);
     expect(g.curve.length).toBeGreaterThan(0);
+    expect(Math.min(...g.curve.map((p) => p.labels))).toBeGreaterThanOrEqual(MIN_VALIDATION_LABELS);
     expect(g.curve.at(-1)!.labels).toBe(status.labelled);
     expect(g.labels.find((l) => l.label === 'normal')!.manual).toBeGreaterThan(0);
   });

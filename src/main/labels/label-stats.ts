@@ -2,6 +2,7 @@
 // often the suggestion agreed with the reader's decision, what is suggested for the unlabelled rest, and the
 // learning curve of validated refreshes. In a blinded read whatever the model says is left out here, at the source,
 // for labels.stats and labels.status alike.
+import { MIN_VALIDATION_LABELS } from '../../shared/contract.ts';
 import type { LabelStats, LabelStatus } from '../../shared/contract.ts';
 import { withAncestors } from '../../shared/label-schema.ts';
 import type { LabelGroup, Level } from '../../shared/label-schema.ts';
@@ -32,7 +33,7 @@ export class LabelStatistics {
     if (!this.items.blinded) return s;
     return {
       ...s, blinded: true,
-      groups: s.groups.map((g) => ({ ...g, accuracies: { zeroShot: null, knn: null, adapter: null }, detail: 'hidden in a blinded read; turn it off to see how the suggestions do' })),
+      groups: s.groups.map((g) => ({ ...g, accuracies: { zeroShot: null, knn: null, adapter: null }, validation: null, detail: 'hidden in a blinded read; turn it off to see how the suggestions do' })),
     };
   }
 
@@ -63,6 +64,7 @@ export class LabelStatistics {
       if (!s) flaggedUids.set(l, (s = new Set(this.repo.flaggedUids(l))));
       return s;
     };
+    const validation = new Map(this.suggestions.status().groups.map((g) => [g.key, g.validation]));
     return {
       blinded,
       flagged: this.repo.flaggedCount(),
@@ -93,7 +95,10 @@ export class LabelStatistics {
         });
         return {
           key: g.key, name: g.name, level: g.level, items, labelled: labelled.size, unlabelled: items - labelled.size,
-          labels: byLabel, curve: blinded ? [] : this.repo.modelRuns(g.key),
+          labels: byLabel,
+          // The curve starts where accuracies mean something (MIN_VALIDATION_LABELS), as the status line does.
+          curve: blinded ? [] : this.repo.modelRuns(g.key).filter((p) => p.labels >= MIN_VALIDATION_LABELS),
+          validation: blinded ? null : validation.get(g.key) ?? null,
         };
       }),
     };

@@ -7,8 +7,8 @@ import { EmbeddingStore } from '../inference/embedding-store.ts';
 import { knnPredict } from './knn.ts';
 import type { Adapter } from './logistic-adapter.ts';
 import { adapterOutOfFold, predictAdapter, trainAdapter } from './logistic-adapter.ts';
-import type { LabelledSet, Mode, Rows } from './suggest-math.ts';
-import { accuracy, columnStats } from './suggest-math.ts';
+import type { LabelledSet, Mode, Rows, Validation } from './suggest-math.ts';
+import { accuracy, columnStats, validationOf } from './suggest-math.ts';
 import { confidentQueue, labelErrors, uncertainQueue } from './suggest-queues.ts';
 import { applyZeroShot, calibrateZeroShot, zeroShotLogits } from './zero-shot.ts';
 
@@ -54,6 +54,8 @@ export interface GroupResult {
   /** Labelled items the out-of-fold predictions contradict (item rows), with the contradicting class. */
   errors: { order: Int32Array; cls: Int32Array; margin: Float32Array; probs: Float32Array };
   accuracies: Accuracies;
+  /** The chosen source on held-out labels (accuracy with CI, confusion, recall); null before validation. */
+  validation: Validation | null;
   labelled: number;
   /** Whether the accuracies come from cross-validation run on this label set. */
   validated: boolean;
@@ -64,6 +66,7 @@ interface GroupState {
   source: SuggestionSource | null;
   adapter: Adapter | null;
   accuracies: Accuracies;
+  validation: Validation | null;
   errors: GroupResult['errors'];
   zs: { sig: string; logits: Float32Array } | null;
 }
@@ -119,7 +122,7 @@ export class SuggestEngine {
     const nLab = labelled.index.length;
     let st = this.groups.get(job.key);
     if (!st) {
-      st = { source: null, adapter: null, accuracies: { zeroShot: null, knn: null, adapter: null }, errors: emptyErrors(), zs: null };
+      st = { source: null, adapter: null, accuracies: { zeroShot: null, knn: null, adapter: null }, validation: null, errors: emptyErrors(), zs: null };
       this.groups.set(job.key, st);
     }
     const result = (source: SuggestionSource | null, probs: Float32Array, detail: string): GroupResult => {
@@ -133,7 +136,7 @@ export class SuggestEngine {
         key: job.key, source, probs,
         uncertain: source && lv ? uncertainQueue(lv.x, probs, k, mode, candidates) : { order: new Int32Array(0), score: new Float32Array(0) },
         confident: source ? confidentQueue(probs, k, mode, candidates) : { order: new Int32Array(0), score: new Float32Array(0) },
-        errors: st!.errors, accuracies: st!.accuracies, labelled: nLab, validated: validate, detail,
+        errors: st!.errors, accuracies: st!.accuracies, validation: st!.validation, labelled: nLab, validated: validate, detail,
       };
     };
     if (!lv || n === 0) return result(null, new Float32Array(0), 'no embedded items at this level yet');
@@ -177,6 +180,7 @@ export class SuggestEngine {
       st.source = source;
       st.accuracies = acc;
       const used = source ? oof[source] : undefined;
+      st.validation = used && source && nLab > 0 ? validationOf(source, used, labelled.targets, nLab, k, mode) : null;
       if (used && nLab > 0) {
         const e = labelErrors(used, labelled, k, mode);
         const probs = new Float32Array(e.position.length * k);

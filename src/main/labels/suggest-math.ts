@@ -66,3 +66,54 @@ export function accuracy(probs: Float32Array, targets: Float32Array, count: numb
   }
   return right / count;
 }
+
+/** How the chosen source did on held-out labels: accuracy with its 95 % Wilson interval, the confusion matrix
+ * (softmax: given label × predicted label) and recall per label. */
+export interface Validation {
+  source: 'zero-shot' | 'knn' | 'adapter';
+  labels: number;
+  accuracy: number;
+  low: number;
+  high: number;
+  /** k × k counts, rows the label given, columns the label predicted; empty for multi-label groups. */
+  confusion: number[][];
+  /** Per label: recall among the items given it (null with none), and how many were. */
+  recall: (number | null)[];
+  support: number[];
+}
+
+/** Wilson score interval for a proportion `p` of `n` at 95 %. */
+export function wilson(p: number, n: number): { low: number; high: number } {
+  if (n === 0) return { low: 0, high: 1 };
+  const z = 1.959964;
+  const d = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / d;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
+/** The validation summary of out-of-fold predictions `probs` (count × k) against the labels given. */
+export function validationOf(source: Validation['source'], probs: Float32Array, targets: Float32Array, count: number, k: number, mode: Mode): Validation {
+  const acc = accuracy(probs, targets, count, k, mode);
+  const confusion = mode === 'softmax' ? Array.from({ length: k }, () => new Array<number>(k).fill(0)) : [];
+  const hit = new Array<number>(k).fill(0);
+  const support = new Array<number>(k).fill(0);
+  for (let i = 0; i < count; i++) {
+    if (mode === 'softmax') {
+      let given = 0;
+      for (let c = 0; c < k; c++) if (targets[i * k + c]! > 0) given = c;
+      let arg = 0;
+      for (let c = 1; c < k; c++) if (probs[i * k + c]! > probs[i * k + arg]!) arg = c;
+      confusion[given]![arg]! += 1;
+      support[given]! += 1;
+      if (arg === given) hit[given]! += 1;
+    } else {
+      for (let c = 0; c < k; c++) {
+        if (targets[i * k + c]! <= 0) continue;
+        support[c]! += 1;
+        if (probs[i * k + c]! > 0.5) hit[c]! += 1;
+      }
+    }
+  }
+  return { source, labels: count, accuracy: acc, ...wilson(acc, count), confusion, recall: support.map((n, c) => (n > 0 ? hit[c]! / n : null)), support };
+}

@@ -1,6 +1,7 @@
 // Keeps suggestions and queues fresh: after every label change (and new embeddings, and a new schema) it asks the
 // suggestion worker for new results and publishes them as one snapshot per group. Requests that arrive while a
 // refresh runs are coalesced into the next one; the worker owns the vectors, so the UI thread never waits on maths.
+import { MIN_VALIDATION_LABELS } from '../../shared/contract.ts';
 import type { LabelStatus, Suggestion } from '../../shared/contract.ts';
 import type { LabelGroup, Level } from '../../shared/label-schema.ts';
 import type { EmbedService } from '../inference/embed-service.ts';
@@ -200,9 +201,15 @@ export class SuggestionRefresher {
       message: this.message,
       groups: this.schemas.groups.map((g) => {
         const r = this.snapshots.get(g.key);
+        const labelled = this.schemas.labelled(g).size;
+        // From a handful of labels a cross-validated accuracy says nothing: none is reported below the minimum.
+        const enough = labelled >= MIN_VALIDATION_LABELS;
         return {
-          key: g.key, level: g.level, items: model?.levels.get(g.level)?.ids.length ?? 0, labelled: this.schemas.labelled(g).size,
-          source: r?.source ?? null, accuracies: r?.accuracies ?? { zeroShot: null, knn: null, adapter: null }, detail: r?.detail ?? '',
+          key: g.key, level: g.level, items: model?.levels.get(g.level)?.ids.length ?? 0, labelled,
+          source: r?.source ?? null,
+          accuracies: enough && r ? r.accuracies : { zeroShot: null, knn: null, adapter: null },
+          validation: enough && r?.validation && r.validation.labels >= MIN_VALIDATION_LABELS ? r.validation : null,
+          detail: r?.detail ?? '',
           warnings: unseenLabelWarnings(g, this.schemas.labelled(g)),
         };
       }),

@@ -3,7 +3,7 @@
 // suggestion, x rejects it, n/p move, …; ? lists every key). The next item is prefetched.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { CallResult, ItemView, LabelSchema, LabelStatus, Profile, QueueItem, QueueName, Suggestion } from '../../../../shared/contract.ts';
-import { QUEUES } from '../../../../shared/contract.ts';
+import { MIN_VALIDATION_LABELS, QUEUES } from '../../../../shared/contract.ts';
 import { keyHint } from '../../../../shared/keymap.ts';
 import type { KeyHandler } from '../../../../shared/keymap.ts';
 import { withAncestors } from '../../../../shared/label-schema.ts';
@@ -15,7 +15,7 @@ import { leaveField, useKeymap } from '../../keyboard/use-keymap.ts';
 import { prefetchImages } from '../../viewer/cornerstone.ts';
 import { stackImages } from '../../viewer/image-ids.ts';
 import type { Snapshot } from '../../viewer/snapshot.ts';
-import { HistoryPanel, HelpOverlay, StatsPanel } from './LabelPanels.tsx';
+import { HistoryPanel, HelpOverlay, StatsPanel, describeEvent } from './LabelPanels.tsx';
 import { SchemaEditor } from './SchemaEditor.tsx';
 import { useQueueCursor } from './use-queue-cursor.ts';
 
@@ -239,7 +239,8 @@ export function LabelView({ onOpenStudy, openItem, onItem }: {
   const undoRedo = (which: 'labels.undo' | 'labels.redo'): void => {
     act(api.call(which, {}), (r) => {
       if (!r.event) { setSaved(`Nothing to ${which === 'labels.undo' ? 'undo' : 'redo'}`); return; }
-      setSaved(`${which === 'labels.undo' ? 'Undone' : 'Redone'} · event #${r.event.id}`);
+      // Say what was undone (or redone), in the reader's words: the group, and what it went from and to.
+      setSaved(`${which === 'labels.undo' ? 'Undone' : 'Redone'}: ${describeEvent(r.event, schema)} · ${r.item?.title ?? ''} · event #${r.event.id}`);
       if (r.item && r.item.itemId === item?.itemId) setItem(r.item);
       else if (r.item) {
         // The undone action was on an earlier item: go back to it.
@@ -316,7 +317,11 @@ export function LabelView({ onOpenStudy, openItem, onItem }: {
         {gStatus && (
           <span className="dim" data-testid="label-progress">
             {gStatus.labelled}/{gStatus.items} labelled · suggestions: {gStatus.source ?? 'none'}
-            {(gStatus.accuracies.adapter ?? gStatus.accuracies.zeroShot) !== null && ` · CV accuracy ${(['adapter', 'zeroShot', 'knn'] as const).filter((k) => gStatus.accuracies[k] !== null).map((k) => `${k === 'zeroShot' ? 'zero-shot' : k} ${pct(gStatus.accuracies[k]!)}`).join(', ')}`}
+            {gStatus.validation
+              ? <span data-testid="cv-accuracy" title={`Cross-validated on ${gStatus.validation.labels} labels (95 % Wilson interval). All sources: ${(['adapter', 'zeroShot', 'knn'] as const).filter((k) => gStatus.accuracies[k] !== null).map((k) => `${k === 'zeroShot' ? 'zero-shot' : k} ${pct(gStatus.accuracies[k]!)}`).join(', ')}`}>
+                  {` · CV accuracy ${pct(gStatus.validation.accuracy)} (95 % CI ${pct(gStatus.validation.low)}–${pct(gStatus.validation.high)}, ${gStatus.validation.labels} labels)`}
+                </span>
+              : !profile?.blinded && gStatus.labelled < MIN_VALIDATION_LABELS && <span className="dim"> · accuracy after {MIN_VALIDATION_LABELS} labels</span>}
           </span>
         )}
         <span className="spacer" />
