@@ -271,6 +271,29 @@ describe('learning from accepted labels', () => {
     expect(q.order.length).toBe(n);
   });
 
+  it('the uncertain queue starts with examples of every predicted class, not only the most uncertain one', () => {
+    // 97 items torn between classes 0 and 1, and 3 that are surely class 2: at a cold start class 2 still comes
+    // up within the first few items, or no one labels an example of it early.
+    const dim = 4;
+    const n = 100;
+    const k = 3;
+    const x = new Float32Array(n * dim);
+    const probs = new Float32Array(n * k);
+    for (let i = 0; i < n; i++) {
+      x[i * dim + (i % dim)] = 1;
+      const p = i < 97 ? [0.5 - i / 1000, 0.5 + i / 1000 - 0.01, 0.01] : [0.05, 0.05, 0.9];
+      probs.set(p, i * k);
+    }
+    const q = uncertainQueue({ data: x, n, dim }, probs, k, 'softmax', Int32Array.from({ length: n }, (_, i) => i), 5000, 20, 100, 0.5, 2);
+    const firstSix = [...q.order.slice(0, 6)];
+    expect(firstSix.filter((i) => i >= 97).length).toBe(2);
+    // The most uncertain item of all still comes first.
+    const margin = (i: number): number => { const p = [...probs.slice(i * k, i * k + k)].sort((a, b) => b - a); return p[0]! - p[1]!; };
+    const mostUncertain = Array.from({ length: n }, (_, i) => i).reduce((a, b) => (margin(b) < margin(a) ? b : a));
+    expect(q.order[0]).toBe(mostUncertain);
+    expect(new Set(q.order).size).toBe(n);
+  });
+
   it('bulk accept is one undo', async () => {
     const q = await call('labels.queue', { group: 'finding', queue: 'confident', limit: 5 });
     const items = await Promise.all(q.items.map(async (it) => ({ level: 'study' as const, itemId: it.itemId, labels: finding(await call('labels.item', { level: 'study', itemId: it.itemId })).suggestion!.labels })));

@@ -31,30 +31,56 @@ export function certainty(probs: Float32Array, i: number, k: number, mode: Mode)
   return m;
 }
 
+/** The class an item is suggested as: its top class (softmax), or its most probable label (sigmoid). */
+function predictedClass(probs: Float32Array, i: number, k: number): number {
+  let best = 0;
+  for (let c = 1; c < k; c++) if (probs[i * k + c]! > probs[i * k + best]!) best = c;
+  return best;
+}
+
 /**
  * Most uncertain first, with diversity: from the `pool` most uncertain candidates, a greedy maximal-marginal-
  * relevance pick (uncertainty minus `lambda` × similarity to what is already picked) so that the head of the queue
- * is not ten near-copies of one case; the rest follow in uncertainty order.
+ * is not ten near-copies of one case; the rest follow in uncertainty order. The first picks also go round the
+ * predicted classes (the most uncertain items suggested as each class join the pool), `perClass` each, so that
+ * every label the suggestions name gets examples early — a label nobody has seen an example of cannot be learned.
  */
-export function uncertainQueue(x: Rows, probs: Float32Array, k: number, mode: Mode, candidates: Int32Array, limit = 5000, pool = 400, pick = 100, lambda = 0.5): { order: Int32Array; score: Float32Array } {
+export function uncertainQueue(x: Rows, probs: Float32Array, k: number, mode: Mode, candidates: Int32Array, limit = 5000, pool = 400, pick = 100, lambda = 0.5, perClass = 2): { order: Int32Array; score: Float32Array } {
   const cert = new Float32Array(candidates.length);
   for (let j = 0; j < candidates.length; j++) cert[j] = certainty(probs, candidates[j]!, k, mode);
   const byCert = smallest(cert, limit);
-  const head = byCert.slice(0, pool);
+  const cls = Int32Array.from(byCert, (j) => predictedClass(probs, candidates[j]!, k));
+  // The pool: the most uncertain overall, and the most uncertain few of every predicted class.
+  const head: number[] = [];
+  const perClassSeen = new Int32Array(k);
+  byCert.forEach((j, r) => {
+    const c = cls[r]!;
+    if (r < pool || perClassSeen[c]! < perClass) head.push(j);
+    perClassSeen[c]! += 1;
+  });
+  const headCls = Int32Array.from(head, (j) => predictedClass(probs, candidates[j]!, k));
   const { dim } = x;
   const maxSim = new Float64Array(head.length);
   const taken = new Uint8Array(head.length);
+  const picks = new Int32Array(k);
+  const left = new Int32Array(k);
+  for (const c of headCls) left[c]! += 1;
   const picked: number[] = [];
   for (let r = 0; r < Math.min(pick, head.length); r++) {
+    // Round the classes first: the class with the fewest picks that still has candidates, until each has perClass.
+    let want = -1;
+    for (let c = 0; c < k; c++) if (left[c]! > 0 && picks[c]! < perClass && (want < 0 || picks[c]! < picks[want]!)) want = c;
     let best = -1;
     let bestScore = -Infinity;
     for (let h = 0; h < head.length; h++) {
-      if (taken[h]) continue;
+      if (taken[h] || (want >= 0 && headCls[h] !== want)) continue;
       const s = (1 - cert[head[h]!]!) - lambda * maxSim[h]!;
       if (s > bestScore) { bestScore = s; best = h; }
     }
     if (best < 0) break;
     taken[best] = 1;
+    picks[headCls[best]!]! += 1;
+    left[headCls[best]!]! -= 1;
     picked.push(head[best]!);
     const bo = candidates[head[best]!]! * dim;
     for (let h = 0; h < head.length; h++) {
@@ -65,7 +91,8 @@ export function uncertainQueue(x: Rows, probs: Float32Array, k: number, mode: Mo
       if (s > maxSim[h]!) maxSim[h] = s;
     }
   }
-  const rest = byCert.filter((_, j) => j >= head.length || !taken[j]);
+  const pickedSet = new Set(picked);
+  const rest = byCert.filter((j) => !pickedSet.has(j));
   const all = [...picked, ...rest];
   return { order: Int32Array.from(all, (j) => candidates[j]!), score: Float32Array.from(all, (j) => cert[j]!) };
 }
