@@ -83,13 +83,17 @@ describe('workstation in Chromium', () => {
     for (let i = 0; i < thumbs.length; i++) {
       const name = (await page.locator('[data-testid=series-thumb]').nth(i).getAttribute('data-description')) ?? '';
       if (name === 'sr') continue;
+      const before = await page.getAttribute('[data-testid=viewport]', 'data-stack').catch(() => null);
       await page.locator('[data-testid=series-thumb]').nth(i).click();
-      await page.waitForSelector('[data-testid=viewport][data-rendered=true]', { timeout: 20_000 }).catch(async (e: Error) => {
+      // The new series' viewport, drawn (not the previous series' one, still on screen for a moment).
+      await page.waitForFunction((prev) => {
+        const vp = document.querySelector('[data-testid=viewport]');
+        return !!vp && vp.getAttribute('data-stack') !== prev && vp.getAttribute('data-rendered') === 'true' && window.__lightboxDrawn?.()?.imageId === vp.getAttribute('data-stack');
+      }, i === 0 ? '' : before, { timeout: 20_000 }).catch(async (e: Error) => {
         await page.screenshot({ path: path.join(OUT, `${name}-failed.png`) });
         throw new Error(`${name}: ${e.message}`);
       });
       expect(await page.$('[data-testid=viewer-error]'), `${name} shows an error`).toBeNull();
-      await page.waitForTimeout(150);
       const s = await sample(page);
       results.set(name, s);
       await page.screenshot({ path: path.join(OUT, `${name}.png`) });
@@ -128,13 +132,11 @@ describe('workstation in Chromium', () => {
     await page.keyboard.press('ArrowDown');
     await page.waitForSelector('[data-testid=viewport][data-image-index="1"]');
     const before = await sample(page);
+    // Waits on what the canvas shows, never on a delay.
     await page.keyboard.press('i');
-    await page.waitForTimeout(200);
-    const inverted = await sample(page);
-    expect(lum(inverted.tl)).toBeLessThan(lum(before.tl) - 100);
+    await expect.poll(async () => lum((await sample(page)).tl), { timeout: 10_000 }).toBeLessThan(lum(before.tl) - 100);
     await page.keyboard.press('r');
-    await page.waitForTimeout(200);
-    expect(Math.abs(lum((await sample(page)).tl) - lum(before.tl))).toBeLessThan(3);
+    await expect.poll(async () => Math.abs(lum((await sample(page)).tl) - lum(before.tl)), { timeout: 10_000 }).toBeLessThan(3);
     await page.keyboard.press('t');
     await page.waitForSelector('[data-testid=tag-panel] td');
     const tags = await page.textContent('[data-testid=tag-panel]');

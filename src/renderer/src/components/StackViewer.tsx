@@ -280,7 +280,7 @@ export function StackViewer({ images, modality, onInstance, onSnapshot, controls
         <span className="hint">Drag: window/level · Right-drag: zoom · Middle-drag: pan · Wheel/↑↓: slices</span>
       </div>
       <div className="viewport-wrap">
-        <div ref={element} className="viewport" data-testid="viewport" data-rendered={rendered} data-image-index={index} data-wanted-index={wanted} data-failed={failure ? 'true' : 'false'} data-image-count={images.length} onContextMenu={(e) => e.preventDefault()} />
+        <div ref={element} className="viewport" data-testid="viewport" data-stack={images[0]?.imageId ?? ''} data-rendered={rendered} data-image-index={index} data-wanted-index={wanted} data-failed={failure ? 'true' : 'false'} data-image-count={images.length} onContextMenu={(e) => e.preventDefault()} />
         {failure && (
           <div className="viewport-failure" data-testid="frame-error" role="alert">
             <strong>Frame {wanted + 1} of {images.length} cannot be drawn</strong>
