@@ -12,6 +12,7 @@ export default defineConfig({
           'inference-worker': resolve(__dirname, 'src/main/inference/inference-worker.ts'),
           'prep-worker': resolve(__dirname, 'src/main/inference/prep-worker.ts'),
           'suggest-worker': resolve(__dirname, 'src/main/labels/suggest-worker.ts'),
+          'display-worker': resolve(__dirname, 'src/main/dicom/display-worker.ts'),
         },
         output: { entryFileNames: '[name].js' },
         external: ['better-sqlite3', 'onnxruntime-node'],

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { LightboxError, calls, formatIssues, parseCall } from '../shared/contract.ts';
 import type { ApiError, AreaHandlers, CallName, CallParsed, CallResponse, CallResult, EventName, EventPayload, Handler, Handlers } from '../shared/contract.ts';
 import { inflateDataSet } from './dicom/dicom-writer.ts';
-import { displayFrame } from './dicom/display-frame.ts';
+import { DisplayDecoder } from './dicom/display-decoder.ts';
 import { dicomHandlers } from './dicom/handlers.ts';
 import { TS } from './dicom/header.ts';
 import { ImportService } from './dicom/import-service.ts';
@@ -48,6 +48,8 @@ export class Lightbox {
   readonly labels: LabelService;
   readonly exports: ExportService;
   private readonly handlers: Handlers;
+  /** Decodes the frames the viewer draws, off this thread and with a time limit per frame. */
+  private readonly display = new DisplayDecoder();
   private readonly listeners = new Set<EventListener>();
 
   private constructor(store: ProjectStore, workspace: AreaHandlers<'workspace'>) {
@@ -145,7 +147,7 @@ export class Lightbox {
     const f = this.store.instanceFile(instanceId);
     if (!f.isImage) throw new LightboxError('bad-request', `instance ${instanceId} (${f.path}) is not an image; open it as a document`);
     if (!fs.existsSync(f.path)) throw new LightboxError('not-found', `instance ${instanceId}: its file ${f.path} is gone; re-import the folder`);
-    return displayFrame(f.path, frame);
+    return this.display.frame(f.path, frame);
   }
 
   async close(): Promise<void> {
@@ -153,6 +155,7 @@ export class Lightbox {
     await this.jobs.stop();
     await this.labels.close();
     await this.embeddings.stop();
+    await this.display.close();
     this.listeners.clear();
     this.store.close();
   }

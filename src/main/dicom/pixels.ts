@@ -8,6 +8,8 @@ import { decodeWithWasm, jpegImageClass, losslessClass } from './codec-wasm.ts';
 import { checkJ2kCodestream, checkJpegStream, jpegColourMarkers, jpegHoldsYcc, libjpegAssumesYcc } from './codestream.ts';
 import type { FrameExpectation } from './codestream.ts';
 import { num, text, us } from './attributes.ts';
+import { decodeRle } from './rle.ts';
+import { interleave, unpackBits, upsample422 } from './sample-order.ts';
 import { MAX_FRAMES, TS, UNCOMPRESSED, decodedSizeRefusal, parseDicomFile } from './header.ts';
 
 type DataSet = dicomParser.DataSet;
@@ -107,49 +109,6 @@ function frameFragments(src: PixelSource, frameIndex: number): Uint8Array {
   return dicomParser.readEncapsulatedImageFrame(ds, el, frameIndex, table);
 }
 
-function decodeRle(data: Uint8Array, f: FrameLayout, fail: (why: string) => PixelError): Uint8Array {
-  // PS3.5 Annex G: a 64-byte header of segment offsets, one PackBits segment per byte plane (most significant first).
-  if (data.length < 64) throw fail(`RLE frame is ${data.length} bytes, shorter than its 64-byte header`);
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const segments = view.getUint32(0, true);
-  const bytesPerSample = Math.max(1, f.bitsAllocated >> 3);
-  const expected = f.samplesPerPixel * bytesPerSample;
-  if (segments > 15) throw fail(`RLE header lists ${segments} segments; at most 15 are allowed`);
-  if (segments !== expected) throw fail(`RLE frame has ${segments} segments, expected ${expected} (SamplesPerPixel × BitsAllocated / 8)`);
-  // Every offset is checked against the frame before anything is decoded.
-  const starts: number[] = [];
-  for (let s = 0; s < segments; s++) {
-    const start = view.getUint32(4 + 4 * s, true);
-    if (start < 64) throw fail(`RLE segment ${s + 1} starts at byte ${start}, inside the 64-byte header`);
-    if (start >= data.length) throw fail(`RLE segment ${s + 1} starts at byte ${start}, past the end of the ${data.length}-byte frame`);
-    if (s > 0 && start <= starts[s - 1]!) throw fail(`RLE segment ${s + 1} starts at byte ${start}, not after segment ${s} (at byte ${starts[s - 1]})`);
-    starts.push(start);
-  }
-  const pixels = f.rows * f.columns;
-  const out = new Uint8Array(pixels * expected);
-  for (let s = 0; s < segments; s++) {
-    const start = starts[s]!;
-    const end = starts[s + 1] ?? data.length;
-    const sample = Math.floor(s / bytesPerSample);
-    const byte = bytesPerSample - 1 - (s % bytesPerSample); // little-endian position of this plane's byte
-    const stride = expected;
-    let o = sample * bytesPerSample + byte;
-    let n = 0;
-    let i = start;
-    while (i < end && n < pixels) {
-      const h = (data[i++]! << 24) >> 24;
-      if (h >= 0) {
-        for (let k = 0; k <= h && i < end && n < pixels; k++, n++, o += stride) out[o] = data[i++]!;
-      } else if (h !== -128) {
-        const v = data[i++] ?? 0;
-        for (let k = 0; k < 1 - h && n < pixels; k++, n++, o += stride) out[o] = v;
-      }
-    }
-    if (n < pixels) throw fail(`RLE segment ${s + 1} decodes to ${n} of ${pixels} pixels`);
-  }
-  return out;
-}
-
 /** A fresh copy: Buffer#slice (what dicom-parser hands back in Node) is a view, not a copy. */
 function copyBytes(b: Uint8Array): Uint8Array<ArrayBuffer> {
   return new Uint8Array(b);
@@ -163,12 +122,6 @@ function typed(bytes: Uint8Array, bitsAllocated: number, signed: boolean): Store
   if (bitsAllocated === 16) return signed ? new Int16Array(b.buffer, b.byteOffset, n >> 1) : new Uint16Array(b.buffer, b.byteOffset, n >> 1);
   if (bitsAllocated === 32) return signed ? new Int32Array(b.buffer, b.byteOffset, n >> 2) : new Uint32Array(b.buffer, b.byteOffset, n >> 2);
   throw new Error(`typed: BitsAllocated ${bitsAllocated} reached the sample view (decodeFrame admits 1, 8, 16 and 32)`);
-}
-
-function unpackBits(bytes: Uint8Array, count: number): Uint8Array {
-  const out = new Uint8Array(count);
-  for (let i = 0; i < count; i++) out[i] = ((bytes[i >> 3] ?? 0) >> (i & 7)) & 1;
-  return out;
 }
 
 function readPalette(ds: DataSet, file: string): DecodedFrame['palette'] {
@@ -192,7 +145,7 @@ function readPalette(ds: DataSet, file: string): DecodedFrame['palette'] {
   return { first, red: lut('x00281101', 'x00281201'), green: lut('x00281102', 'x00281202'), blue: lut('x00281103', 'x00281203') };
 }
 
-interface FrameLayout { rows: number; columns: number; samplesPerPixel: number; bitsAllocated: number; signed: boolean }
+export interface FrameLayout { rows: number; columns: number; samplesPerPixel: number; bitsAllocated: number; signed: boolean }
 
 /** A native (uncompressed) frame: its bytes inside the pixel data element, byte-swapped for big endian. */
 function nativeFrame(src: PixelSource, frameIndex: number, f: FrameLayout): StoredSamples {
@@ -220,22 +173,6 @@ function nativeFrame(src: PixelSource, frameIndex: number, f: FrameLayout): Stor
   }
   const values = typed(raw, f.bitsAllocated, f.signed);
   return subsampled ? upsample422(values, f.rows * f.columns) : values;
-}
-
-/** Y1 Y2 Cb Cr per pixel pair → Y Cb Cr for every pixel (each pair shares its chroma). */
-function upsample422(s: StoredSamples, pixels: number): StoredSamples {
-  const out = new (s.constructor as new (n: number) => StoredSamples)(pixels * 3);
-  for (let p = 0; p < pixels / 2; p++) {
-    const cb = s[4 * p + 2]!;
-    const cr = s[4 * p + 3]!;
-    out[6 * p] = s[4 * p]!;
-    out[6 * p + 1] = cb;
-    out[6 * p + 2] = cr;
-    out[6 * p + 3] = s[4 * p + 1]!;
-    out[6 * p + 4] = cb;
-    out[6 * p + 5] = cr;
-  }
-  return out;
 }
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : typeof e === 'string' ? e : JSON.stringify(e));
@@ -406,14 +343,4 @@ export async function decodeFrame(src: PixelSource, frameIndex: number): Promise
     modality: text(ds, 'x00080060').toUpperCase(),
     palette: photometric === 'PALETTE COLOR' ? readPalette(ds, file) : null,
   };
-}
-
-function interleave(planar: StoredSamples, pixels: number): StoredSamples {
-  const out = new (planar.constructor as new (n: number) => StoredSamples)(planar.length);
-  for (let i = 0; i < pixels; i++) {
-    out[3 * i] = planar[i]!;
-    out[3 * i + 1] = planar[pixels + i]!;
-    out[3 * i + 2] = planar[2 * pixels + i]!;
-  }
-  return out;
 }
