@@ -3,10 +3,8 @@
 // error that names the file, and the worker is replaced. One frame per worker at a time, so a stop affects only it.
 import { LightboxError } from '../../shared/contract.ts';
 import { WorkerRpc, workerUrl } from '../inference/worker-rpc.ts';
+import { decodeStoppedReason, decodeTimeoutMs } from './decode-limit.ts';
 import type { DisplayProtocol } from './display-protocol.ts';
-
-/** How long one frame may take to decode before it is stopped (LIGHTBOX_DECODE_TIMEOUT_MS overrides it). */
-export const DECODE_TIMEOUT_MS = 30_000;
 
 interface Slot { rpc: WorkerRpc<DisplayProtocol> | null; busy: boolean }
 interface Waiting { file: string; frame: number; resolve: (b: Buffer) => void; reject: (e: Error) => void }
@@ -17,7 +15,7 @@ export class DisplayDecoder {
   private readonly timeoutMs: number;
   private closed = false;
 
-  constructor(size = 2, timeoutMs = Number(process.env.LIGHTBOX_DECODE_TIMEOUT_MS) || DECODE_TIMEOUT_MS) {
+  constructor(size = 2, timeoutMs = decodeTimeoutMs()) {
     this.slots = Array.from({ length: Math.max(1, size) }, () => ({ rpc: null, busy: false }));
     this.timeoutMs = timeoutMs;
   }
@@ -44,7 +42,7 @@ export class DisplayDecoder {
         // The only way to stop a codec: end its thread. The next frame gets a fresh worker.
         slot.rpc = null;
         void rpc.terminate();
-        job.reject(new LightboxError('io', `decode: ${job.file} frame ${job.frame}: decoding took longer than ${Math.round(this.timeoutMs / 1000 * 10) / 10} s and was stopped; the file may be damaged or built to stall a decoder`));
+        job.reject(new LightboxError('io', decodeStoppedReason(job.file, job.frame, this.timeoutMs)));
       }, this.timeoutMs);
       rpc.request('frame', { file: job.file, frame: job.frame }).then(
         (bytes) => { if (!timedOut) job.resolve(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)); },

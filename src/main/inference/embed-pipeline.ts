@@ -6,7 +6,7 @@ import type { JobContext, JobEnd } from '../jobs/index.ts';
 import type { EmbeddingModelRow, EmbeddingRepository, PendingImage } from '../project/embedding-repo.ts';
 import type { EmbeddingStore, RowMeta } from './embedding-store.ts';
 import type { InferenceEngine } from './inference-engine.ts';
-import { PrepPool } from './inference-engine.ts';
+import { PrepPool } from './prep-pool.ts';
 import type { PrepResult } from './inference-protocol.ts';
 import type { ModelPackage } from './model-package.ts';
 import { imageSize, l2Normalize } from './preprocess.ts';

@@ -1,9 +1,8 @@
-// Main-side handles on the workers: the inference engine (one worker owning the ONNX session) and the
-// preprocessing pool. Both only exchange transferred buffers with main, so a batch costs main no copying.
-import os from 'node:os';
+// Main's handle on the inference engine: one worker owning the ONNX session. It only exchanges transferred buffers
+// with main, so a batch costs main no copying. The preprocessing workers are prep-pool.ts.
 import type { ImageEncoderSpec, ModelPackage } from './model-package.ts';
 import { LightboxError } from '../../shared/contract.ts';
-import type { InferenceProtocol, Loaded, PrepProtocol, PrepResult, PrepTask, ProviderFallback } from './inference-protocol.ts';
+import type { InferenceProtocol, Loaded, ProviderFallback } from './inference-protocol.ts';
 import { providerOrder } from './inference-protocol.ts';
 import { imageSize, l2Normalize } from './preprocess.ts';
 import { WorkerRpc, workerUrl } from './worker-rpc.ts';
@@ -105,37 +104,4 @@ export class InferenceEngine {
     await this.rpc.request('release', {}).catch(() => {});
     await this.rpc.terminate();
   }
-}
-
-/** A pool of preprocessing workers; batches go to the least busy one. */
-export class PrepPool {
-  private readonly workers: { rpc: WorkerRpc<PrepProtocol>; busy: number }[];
-
-  constructor(size = defaultPrepWorkers()) {
-    this.workers = Array.from({ length: Math.max(1, size) }, (_, i) => ({ rpc: new WorkerRpc<PrepProtocol>(workerUrl('prep-worker'), `prep-${i + 1}`), busy: 0 }));
-  }
-
-  get size(): number {
-    return this.workers.length;
-  }
-
-  async prep(spec: ImageEncoderSpec, tasks: PrepTask[]): Promise<PrepResult> {
-    const w = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
-    w.busy++;
-    try {
-      return await w.rpc.request('prep', { spec, tasks });
-    } finally {
-      w.busy--;
-    }
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.rpc.terminate()));
-  }
-}
-
-/** Leave a core for onnxruntime and one for main on bigger machines; at least one worker. */
-export function defaultPrepWorkers(): number {
-  const cores = os.availableParallelism();
-  return Math.max(1, Math.min(4, Math.floor(cores / 2)));
 }
