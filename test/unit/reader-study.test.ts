@@ -1,6 +1,9 @@
 // Reader studies through the API: readers and the current reader, a study over the demo's studies, each reader's
 // own seeded order with repeats, blinding (no reader sees another's reads before unblinding), reads kept apart
 // from the project's labels and append-only, and agreement per level of the hierarchy after unblinding.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lightbox } from '../../src/main/app.ts';
 import { cohenKappa, fleissKappa } from '../../src/main/readers/agreement.ts';
@@ -10,6 +13,10 @@ import { mulberry32 } from '../../src/shared/random.ts';
 import { openDemoProject } from '../helpers.ts';
 
 let app: Lightbox;
+let project: string;
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const cli = (...args: string[]): string =>
+  execFileSync(process.execPath, [path.join(ROOT, 'bin/lightbox.mjs'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 /** Study UID → the demo's true class. */
 const truthOf = new Map<string, string>();
 let uids: string[] = [];
@@ -28,6 +35,7 @@ async function failure(name: CallName, input: unknown): Promise<{ code: string; 
 beforeAll(async () => {
   const demo = await openDemoProject({ count: 40, ctSeries: 0 });
   app = demo.app;
+  project = demo.project;
   const rows = app.store.db.prepare('SELECT st.study_uid, i.sop_uid FROM studies st JOIN series s ON s.study_pk = st.id JOIN instances i ON i.series_pk = s.id').raw().all() as [string, string][];
   for (const [study, sop] of rows) truthOf.set(study, demo.truth.instances[sop]!.class);
   uids = [...truthOf.keys()].sort();
@@ -164,5 +172,24 @@ describe('reader studies', () => {
     const intra = new Map(label.intra.map((x) => [x.reader, x]));
     expect(intra.get('ann')!.percent.n).toBe(10);
     expect(intra.get('ann')!.percent.value!).toBeGreaterThanOrEqual(intra.get('cat')!.percent.value!);
+  });
+
+  it('the CLI creates studies, shows progress and prints the same agreement as the API', async () => {
+    const viaApi = await call('reading.agreement', { study, resamples: 100, seed: 4 });
+    const viaCli = JSON.parse(cli('agreement', '--project', project, '--study', String(study), '--resamples', '100', '--seed', '4', '--json')) as unknown;
+    expect(viaCli).toEqual(viaApi);
+    expect(cli('agreement', '--project', project, '--study', String(study), '--resamples', '50')).toMatch(/ann vs bob: agreement 0\.\d{3} \[0\.\d{3}, 0\.\d{3}\], kappa/);
+    const file = path.join(project, 'items.txt');
+    fs.writeFileSync(file, `${uids.slice(0, 5).join('\n')}\n`);
+    const made = JSON.parse(cli('study', 'create', '--project', project, '--name', 'second', '--group', 'finding', '--readers', 'ann,dan', '--items-file', file, '--repeat', '0.4', '--json')) as { id: number; items: number; readers: string[] };
+    expect(made).toMatchObject({ items: 5, readers: ['ann', 'dan'] });
+    expect((await call('readers.list', {})).readers.map((r) => r.name)).toContain('dan');
+    const status = JSON.parse(cli('study', 'status', '--project', project, '--json')) as { id: number; unblinded: boolean; progress: { done: number; total: number }[] }[];
+    expect(status.map((s) => [s.id, s.unblinded])).toEqual([[study, true], [made.id, false]]);
+    expect(status[1]!.progress).toEqual([{ reader: 'ann', done: 0, total: 7 }, { reader: 'dan', done: 0, total: 7 }]);
+    expect(cli('study', 'status', '--project', project)).toMatch(/"second" \(finding, blinded\): ann 0\/7, dan 0\/7/);
+    let err = '';
+    try { cli('agreement', '--project', project, '--study', String(made.id)); } catch (e) { err = String((e as { stderr: string }).stderr); }
+    expect(err).toMatch(/still blinded/);
   });
 });
