@@ -65,9 +65,10 @@ export class Lightbox {
     this.embeddings = new EmbedService(store, lightboxHome(), this.jobs);
     this.labels = new LabelService(store, this.embeddings, lightboxHome(), (version, reason) => this.emit('labels.changed', { version, reason }));
     this.exports = new ExportService(store, () => this.labels.schema().schema, () => this.labels.profile().annotator, this.jobs);
-    this.studies = new StudyService(new ReaderRepository(store.db), () => this.labels.schema().schema);
+    const readerRepo = new ReaderRepository(store.db);
+    this.studies = new StudyService(readerRepo, () => this.labels.schema().schema);
     this.handlers = {
-      ...readerHandlers(this.studies),
+      ...readerHandlers(this.studies, readerRepo),
       ...projectHandlers(store),
       ...folderHandlers(store),
       ...dicomHandlers(store, this.imports),

@@ -83,4 +83,28 @@ export const readerCalls = {
     input: z.object({ study: StudyId, resamples: z.number().int().min(1).max(10_000).default(1000), seed: z.number().int().min(0).default(1) }).strict(),
     result: StudyAgreement,
   },
+  /**
+   * The reference standard (unblinded studies): per item the reference label and its basis. `rule` decides the
+   * items readers did not all agree on: 'unanimous' sends every disagreement to adjudication; 'majority' takes a
+   * strict majority of the first reads and sends ties. Adjudicated items keep their adjudication.
+   */
+  'reading.reference': {
+    input: z.object({ study: StudyId, rule: z.enum(['unanimous', 'majority']).default('majority') }).strict(),
+    result: z.object({
+      items: z.array(z.object({
+        itemUid: z.string(),
+        reads: z.array(z.object({ reader: z.string(), label: z.string() })),
+        label: z.string().nullable(),
+        basis: z.enum(['unanimous', 'majority', 'adjudicated', 'pending']),
+        adjudicator: z.string().nullable(),
+      })),
+      /** Items waiting for an adjudicator (basis 'pending'), reads side by side. */
+      queue: z.array(z.string()),
+    }),
+  },
+  /** The current reader decides an item's reference label (unblinded studies only). */
+  'reading.adjudicate': {
+    input: z.object({ study: StudyId, itemUid: z.string().min(1).max(128), label: z.string().min(1).max(64) }).strict(),
+    result: z.object({ event: z.number().int() }),
+  },
 } as const;

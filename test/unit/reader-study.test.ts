@@ -174,6 +174,37 @@ describe('reader studies', () => {
     expect(intra.get('ann')!.percent.value!).toBeGreaterThanOrEqual(intra.get('cat')!.percent.value!);
   });
 
+  it('builds the reference standard: unanimous, majority, an adjudication queue, and adjudicated by whom', async () => {
+    const { reads: all } = await call('reading.reads', { study });
+    const firstReads = (u: string) => all.filter((r) => r.itemUid === u && !r.repeat).map((r) => r.labels[0]!);
+    const majority = await call('reading.reference', { study, rule: 'majority' });
+    const unanimous = await call('reading.reference', { study, rule: 'unanimous' });
+    for (const item of majority.items) {
+      const labels = firstReads(item.itemUid);
+      const counts = new Map<string, number>();
+      for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+      const best = Math.max(...counts.values());
+      const expected = counts.size === 1 ? 'unanimous' : best * 2 > labels.length ? 'majority' : 'pending';
+      expect(item.basis).toBe(expected);
+      if (expected !== 'pending') expect(counts.get(item.label!)).toBe(best);
+      else expect(item.label).toBeNull();
+      expect(item.reads).toHaveLength(3);
+    }
+    expect(majority.queue.length).toBeGreaterThan(0); // three readers of 0.95/0.75/0.5 accuracy do not always agree
+    expect(unanimous.queue.length).toBeGreaterThan(majority.queue.length);
+    expect(unanimous.items.filter((x) => x.basis === 'majority')).toEqual([]);
+    const item = majority.queue[0]!;
+    await call('readers.create', { name: 'adjudicator' });
+    await call('readers.select', { name: 'adjudicator' });
+    await call('reading.adjudicate', { study, itemUid: item, label: truthOf.get(item)! });
+    const after = await call('reading.reference', { study, rule: 'majority' });
+    expect(after.items.find((x) => x.itemUid === item)).toMatchObject({ label: truthOf.get(item), basis: 'adjudicated', adjudicator: 'adjudicator' });
+    expect(after.queue).toEqual(majority.queue.slice(1));
+    expect((await failure('reading.adjudicate', { study, itemUid: 'nope', label: 'normal' })).message).toMatch(/itemUid: "nope" is not an item/);
+    expect((await failure('reading.adjudicate', { study, itemUid: item, label: 'rotated' })).message).toMatch(/label: "rotated" is not a label/);
+    expect(() => app.store.db.prepare('DELETE FROM reading_adjudications').run()).toThrow(/append-only/);
+  });
+
   it('the CLI creates studies, shows progress and prints the same agreement as the API', async () => {
     const viaApi = await call('reading.agreement', { study, resamples: 100, seed: 4 });
     const viaCli = JSON.parse(cli('agreement', '--project', project, '--study', String(study), '--resamples', '100', '--seed', '4', '--json')) as unknown;
@@ -184,6 +215,7 @@ describe('reader studies', () => {
     const made = JSON.parse(cli('study', 'create', '--project', project, '--name', 'second', '--group', 'finding', '--readers', 'ann,dan', '--items-file', file, '--repeat', '0.4', '--json')) as { id: number; items: number; readers: string[] };
     expect(made).toMatchObject({ items: 5, readers: ['ann', 'dan'] });
     expect((await call('readers.list', {})).readers.map((r) => r.name)).toContain('dan');
+    expect((await failure('reading.reference', { study: made.id })).message).toMatch(/still blinded/);
     const status = JSON.parse(cli('study', 'status', '--project', project, '--json')) as { id: number; unblinded: boolean; progress: { done: number; total: number }[] }[];
     expect(status.map((s) => [s.id, s.unblinded])).toEqual([[study, true], [made.id, false]]);
     expect(status[1]!.progress).toEqual([{ reader: 'ann', done: 0, total: 7 }, { reader: 'dan', done: 0, total: 7 }]);

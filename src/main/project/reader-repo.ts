@@ -50,4 +50,13 @@ export class ReaderRepository {
       WHERE e.study_pk = @study ${where} AND e.id = (SELECT MAX(id) FROM reading_events x WHERE x.study_pk = e.study_pk AND x.reader = e.reader AND x.position = e.position)
       ORDER BY e.reader, e.position`).all(reader === undefined ? { study } : { study, reader }) as ReadRow[];
   }
+  addAdjudication(study: number, itemUid: string, value: string, adjudicator: string, at: string): number {
+    return Number(this.db.prepare('INSERT INTO reading_adjudications(at, study_pk, item_uid, value, adjudicator) VALUES (?, ?, ?, ?, ?)')
+      .run(at, study, itemUid, value, adjudicator).lastInsertRowid);
+  }
+  /** The latest adjudication per item. */
+  adjudications(study: number): { item_uid: string; value: string; adjudicator: string; at: string }[] {
+    return this.db.prepare(`SELECT item_uid, value, adjudicator, at FROM reading_adjudications a WHERE study_pk = ?
+      AND id = (SELECT MAX(id) FROM reading_adjudications b WHERE b.study_pk = a.study_pk AND b.item_uid = a.item_uid)`).all(study) as { item_uid: string; value: string; adjudicator: string; at: string }[];
+  }
 }

@@ -30,6 +30,19 @@ export const readersMigration = `
     item_uid TEXT NOT NULL,
     value TEXT NOT NULL
   );
+  -- Adjudications of disagreements: append-only; the latest per study and item is the reference label.
+  CREATE TABLE reading_adjudications (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    study_pk INTEGER NOT NULL REFERENCES reading_studies(id),
+    item_uid TEXT NOT NULL,
+    value TEXT NOT NULL,
+    adjudicator TEXT NOT NULL
+  );
+  CREATE TRIGGER reading_adjudications_no_update BEFORE UPDATE ON reading_adjudications
+    BEGIN SELECT RAISE(ABORT, 'reading_adjudications is append-only: record a new event instead'); END;
+  CREATE TRIGGER reading_adjudications_no_delete BEFORE DELETE ON reading_adjudications
+    BEGIN SELECT RAISE(ABORT, 'reading_adjudications is append-only: record a new event instead'); END;
   CREATE INDEX reading_events_reader ON reading_events(study_pk, reader, position);
   CREATE TRIGGER reading_events_no_update BEFORE UPDATE ON reading_events
     BEGIN SELECT RAISE(ABORT, 'reading_events is append-only: record a new event instead'); END;

@@ -1,10 +1,12 @@
 // Reader-study calls: parsed input in, the contract's result out, one line each.
 import { LightboxError } from '../../shared/contract.ts';
 import type { AreaHandlers } from '../../shared/contract.ts';
+import type { ReaderRepository } from '../project/reader-repo.ts';
+import { adjudicate, referenceStandard } from './reference.ts';
 import { studyAgreement } from './study-agreement.ts';
 import type { StudyService } from './study-service.ts';
 
-export function readerHandlers(studies: StudyService): AreaHandlers<'readers'> & AreaHandlers<'reading'> {
+export function readerHandlers(studies: StudyService, repo: ReaderRepository): AreaHandlers<'readers'> & AreaHandlers<'reading'> {
   return {
     'readers.list': () => studies.listReaders(),
     'readers.create': (i) => studies.createReader(i.name),
@@ -16,6 +18,8 @@ export function readerHandlers(studies: StudyService): AreaHandlers<'readers'> &
     'reading.read': (i) => studies.read(i),
     'reading.reads': (i) => studies.reads(i.study),
     'reading.unblind': (i) => studies.unblind(i.study),
+    'reading.reference': (i) => referenceStandard(studies, repo, i),
+    'reading.adjudicate': (i) => adjudicate(studies, repo, studies.listReaders().current, i),
     'reading.agreement': (i) => {
       const d = studies.data(i.study, 'reading.agreement');
       // Agreement tables (confusion matrices) say what other readers chose: only once the study is unblinded.
