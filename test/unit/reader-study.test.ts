@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lightbox } from '../../src/main/app.ts';
 import { cohenKappa, fleissKappa } from '../../src/main/readers/agreement.ts';
+import { DEMO_READERS, simulateReads } from '../../src/main/readers/simulate-readers.ts';
 import type { CallName, CallResult } from '../../src/shared/contract.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
 import { mulberry32 } from '../../src/shared/random.ts';
@@ -223,5 +224,27 @@ describe('reader studies', () => {
     let err = '';
     try { cli('agreement', '--project', project, '--study', String(made.id)); } catch (e) { err = String((e as { stderr: string }).stderr); }
     expect(err).toMatch(/still blinded/);
+  });
+
+  it('simulated readers of known accuracy give the kappas theory predicts (demo:readers)', async () => {
+    for (const r of DEMO_READERS) await call('readers.create', { name: r.name });
+    const s = await call('reading.create', { name: 'simulated', group: 'finding', items: uids, readers: DEMO_READERS.map((r) => r.name) });
+    const four = ['normal', 'cardiomegaly', 'effusion', 'nodule'];
+    await simulateReads(app.invoke.bind(app), s.id, DEMO_READERS, (u) => truthOf.get(u)!, four);
+    expect((await call('reading.status', { study: s.id })).progress.every((p) => p.done === 40)).toBe(true);
+    await call('reading.unblind', { study: s.id });
+    const label = (await call('reading.agreement', { study: s.id, resamples: 500 })).levels[0]!;
+    const share = new Map(four.map((c) => [c, uids.filter((u) => truthOf.get(u) === c).length / uids.length]));
+    for (const p of label.pairs) {
+      const x = DEMO_READERS.find((r) => r.name === p.a)!.accuracy, y = DEMO_READERS.find((r) => r.name === p.b)!.accuracy;
+      // Both right, or both wrong the same way (each wrong read is one of the 3 others at random).
+      const agree = x * y + ((1 - x) * (1 - y)) / 3;
+      // Chance agreement from the expected marginals: a reader gives class c with p = acc·s_c + (1 − acc)(1 − s_c)/3.
+      const m = (acc: number, c: string): number => acc * share.get(c)! + ((1 - acc) * (1 - share.get(c)!)) / 3;
+      const chance = four.reduce((sum, c) => sum + m(x, c) * m(y, c), 0);
+      const expected = (agree - chance) / (1 - chance);
+      expect(p.kappa.ci.low!).toBeLessThan(expected);
+      expect(p.kappa.ci.high!).toBeGreaterThan(expected);
+    }
   });
 });
