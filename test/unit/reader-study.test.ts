@@ -76,6 +76,7 @@ describe('reader studies', () => {
     expect((await failure('reading.create', { name: 'x', group: 'nope', items: uids, readers: ['ann'] })).message).toMatch(/group: "nope" is not a group/);
     expect((await failure('reading.create', { name: 'x', group: 'finding', items: uids, readers: ['ann', 'dan'] })).message).toMatch(/readers: "dan" not found/);
     expect((await failure('reading.create', { name: 'x', group: 'finding', items: [], readers: ['ann'] })).message).toMatch(/items/);
+    expect((await failure('reading.create', { name: 'x', group: 'finding', items: [uids[0], '1.2.3.999'], readers: ['ann'] })).message).toMatch(/items: 1 not study UIDs of this project \("1\.2\.3\.999"\)/);
     const s = await call('reading.create', { name: 'CXR findings', group: 'finding', items: uids, readers: ['ann', 'bob', 'cat'], seed: 7, repeatShare: 0.25 });
     study = s.id;
     expect(s.progress).toEqual(['ann', 'bob', 'cat'].map((reader) => ({ reader, done: 0, total: 50 }))); // 40 + 10 repeats

@@ -59,4 +59,10 @@ export class ReaderRepository {
     return this.db.prepare(`SELECT item_uid, value, adjudicator, at FROM reading_adjudications a WHERE study_pk = ?
       AND id = (SELECT MAX(id) FROM reading_adjudications b WHERE b.study_pk = a.study_pk AND b.item_uid = a.item_uid)`).all(study) as { item_uid: string; value: string; adjudicator: string; at: string }[];
   }
+  /** Which of `uids` name no item of the project at `level`. */
+  unknownItems(level: 'study' | 'series' | 'image', uids: readonly string[]): string[] {
+    const [table, column] = level === 'study' ? ['studies', 'study_uid'] : level === 'series' ? ['series', 'series_uid'] : ['instances', 'sop_uid'];
+    const has = this.db.prepare(`SELECT 1 FROM ${table} WHERE ${column} = ?`).pluck();
+    return uids.filter((u) => has.get(u) === undefined);
+  }
 }

@@ -51,6 +51,8 @@ export class StudyService {
     if (unknown.length) throw new LightboxError('bad-request', `reading.create: readers: ${unknown.map((r) => `"${r}"`).join(', ')} not found; create them with readers.create`);
     if (new Set(i.readers).size !== i.readers.length) throw new LightboxError('bad-request', 'reading.create: readers: a reader is named twice');
     if (new Set(i.items).size !== i.items.length) throw new LightboxError('bad-request', 'reading.create: items: an item is named twice');
+    const missing = this.repo.unknownItems(group.level, i.items);
+    if (missing.length) throw new LightboxError('bad-request', `reading.create: items: ${missing.length} not ${group.level} UIDs of this project (${missing.slice(0, 3).map((u) => `"${u}"`).join(', ')}${missing.length > 3 ? ', …' : ''})`);
     const id = this.repo.addStudy({
       name: i.name, group_key: i.group, items: JSON.stringify(i.items), readers: JSON.stringify(i.readers), seed: i.seed,
       repeat_share: i.repeatShare, created_by: this.repo.current() ?? '', created_at: now(),
