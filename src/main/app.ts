@@ -17,6 +17,8 @@ import { ExportService, exportHandlers } from './export/index.ts';
 import { JobRunner } from './jobs/index.ts';
 import { folderHandlers } from './hosts/folder-browser.ts';
 import { projectHandlers } from './project/handlers.ts';
+import { ReaderRepository } from './project/reader-repo.ts';
+import { StudyService, readerHandlers } from './readers/index.ts';
 import { ProjectStore, explainStoreError } from './project/project-store.ts';
 import { lightboxHome, rememberProject } from './project/recent-projects.ts';
 
@@ -47,6 +49,8 @@ export class Lightbox {
   readonly embeddings: EmbedService;
   readonly labels: LabelService;
   readonly exports: ExportService;
+  /** Readers and reading studies (reads apart from the project's labels). */
+  readonly studies: StudyService;
   private readonly handlers: Handlers;
   /** Decodes the frames the viewer draws, off this thread and with a time limit per frame. */
   private readonly display = new DisplayDecoder();
@@ -63,7 +67,10 @@ export class Lightbox {
     this.embeddings = new EmbedService(store, lightboxHome(), this.jobs);
     this.labels = new LabelService(store, this.embeddings, lightboxHome(), (version, reason) => this.emit('labels.changed', { version, reason }));
     this.exports = new ExportService(store, () => this.labels.schema().schema, () => this.labels.profile().annotator, this.jobs);
+    const readerRepo = new ReaderRepository(store.db);
+    this.studies = new StudyService(readerRepo, () => this.labels.schema().schema);
     this.handlers = {
+      ...readerHandlers(this.studies, readerRepo),
       ...projectHandlers(store),
       ...folderHandlers(store),
       ...dicomHandlers(store, this.imports),

@@ -3,8 +3,10 @@
 // renderer client derive their types and channel names from this file and nowhere else.
 import { z } from 'zod';
 import { LEVELS, LabelSchema } from './label-schema.ts';
+import { readerCalls } from './reader-contract.ts';
 
 export { LabelSchema } from './label-schema.ts';
+export { ReadingStudy, StudyAgreement } from './reader-contract.ts';
 
 // ---- domain records (results) ----
 
@@ -452,6 +454,8 @@ export const WorklistQuery = z
 export type WorklistQuery = z.input<typeof WorklistQuery>;
 
 export const calls = {
+  // ---- reader studies (src/shared/reader-contract.ts) ----
+  ...readerCalls,
   'project.info': { input: Empty, result: ProjectInfo },
   'project.recent': { input: Empty, result: z.array(RecentProject) },
   /**

@@ -10,6 +10,7 @@ import { defaultDemoProject, ensureDemoProject } from '../demo/demo-project.ts';
 import { startHttpHost } from '../hosts/http-host.ts';
 import type { JobResults } from '../jobs/index.ts';
 import { explainStoreError } from '../project/project-store.ts';
+import { STUDY_USAGE, runReaderCommand } from './study-commands.ts';
 
 const USAGE = `usage: lightbox <command> [options]
 
@@ -27,6 +28,7 @@ const USAGE = `usage: lightbox <command> [options]
                                              --out must not exist (the export appears complete or not at all)
   import-labels --project <dir> <file.csv|file.jsonl|sr-folder> [--overwrite] [--json]
                                              record labels from an export or SRs, with provenance "imported"
+${STUDY_USAGE}
   serve [--project <dir>] [--port N]         serve the workstation UI on 127.0.0.1 (default: the demo project)
 
 A project is a folder holding lightbox.db; it is created on first import.`;
@@ -362,6 +364,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'embed': return await runEmbed(args, json);
       case 'labels': await runLabels(args, json); return 0;
       case 'export': return await runExport(args, json);
+      case 'study': case 'agreement': return await runReaderCommand(cmd, rest, args.flags, requireProject(args));
       case 'import-labels': return await runImportLabels(args, rest[0], json);
       case 'serve': {
         const dir = flag(args, 'project') ? path.resolve(flag(args, 'project')!) : defaultDemoProject();

@@ -1,5 +1,7 @@
 // Migrations for the project database. Each entry moves the schema one version forward; they run in a transaction
 // and are never edited once released (add a new one instead).
+import { readersMigration } from './schema-readers.ts';
+
 export const migrations: readonly string[] = [
   /* 1 */ `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -206,6 +208,7 @@ export const migrations: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN process_started_ms INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX jobs_running ON jobs(kind) WHERE status = 'running';
   `,
+  /* 6: reader studies (see schema-readers.ts) */ readersMigration,
 ];
 
 export const schemaVersion = migrations.length;

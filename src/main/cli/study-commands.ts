@@ -1,0 +1,99 @@
+// `lightbox study create|status` and `lightbox agreement`: reader studies from the command line, through the
+// same calls as the workstation (Lightbox.invoke), so validation and blinding are the API's.
+import fs from 'node:fs';
+import path from 'node:path';
+import { LightboxError } from '../../shared/contract.ts';
+import type { StudyAgreement } from '../../shared/contract.ts';
+import { Lightbox } from '../app.ts';
+
+export const STUDY_USAGE = `  study create --project <dir> --name <text> --group <single-choice group> --readers a,b,c
+         [--items-file <file: one item UID a line>] [--seed N] [--repeat 0.2] [--json]
+                                             a reading study (default items: every study of the project);
+                                             readers not yet known are created
+  study status --project <dir> [--study <id>] [--json]   progress per reader (every study without --study)
+  agreement --project <dir> --study <id> [--resamples N] [--seed N] [--json]
+                                             agreement between the readers (unblinded studies only)`;
+
+type Flags = ReadonlyMap<string, string | true>;
+const text = (flags: Flags, name: string): string | undefined => {
+  const v = flags.get(name);
+  return typeof v === 'string' ? v : undefined;
+};
+function need(flags: Flags, name: string, what: string): string {
+  const v = text(flags, name);
+  if (v === undefined) throw new LightboxError('bad-request', `--${name} ${what} is required`);
+  return v;
+}
+const num = (flags: Flags, name: string): number | undefined => {
+  const v = text(flags, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new LightboxError('bad-request', `--${name} must be a number, not "${v}"`);
+  return n;
+};
+
+async function allStudyUids(app: Lightbox): Promise<string[]> {
+  const uids: string[] = [];
+  for (let offset = 0; ; offset += 1000) {
+    const page = await app.invoke('worklist.query', { limit: 1000, offset, sort: 'studyDate', direction: 'asc' });
+    uids.push(...page.rows.map((r) => r.studyUid));
+    if (page.rows.length < 1000) return uids;
+  }
+}
+
+const fmt = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
+const withCI = (s: { value: number | null; ci: { low: number | null; high: number | null }; note: string | null }): string =>
+  `${fmt(s.value)} [${fmt(s.ci.low)}, ${fmt(s.ci.high)}]${s.note ? ` (${s.note})` : ''}`;
+
+function printAgreement(a: StudyAgreement): void {
+  console.log(`study ${a.study}, group ${a.group}, ${a.items} items`);
+  for (const l of a.levels) {
+    console.log(`\n${l.level} (${l.categories.join(' / ')})`);
+    console.log(`  Fleiss' kappa ${withCI(l.fleiss)}  n=${l.fleiss.n}`);
+    console.log(`  Krippendorff's alpha ${withCI(l.alpha)}  n=${l.alpha.n}`);
+    for (const p of l.pairs) console.log(`  ${p.a} vs ${p.b}: agreement ${withCI(p.percent)}, kappa ${withCI(p.kappa)}, quadratic ${withCI(p.kappaQuadratic)}`);
+    for (const r of l.intra) if (r.percent.n > 0) console.log(`  ${r.reader} vs themselves (${r.percent.n} repeats): agreement ${withCI(r.percent)}, kappa ${withCI(r.kappa)}`);
+  }
+}
+
+/** Runs `study …` or `agreement`; returns the exit code. */
+export async function runReaderCommand(cmd: 'study' | 'agreement', rest: readonly string[], flags: Flags, projectDir: string): Promise<number> {
+  const json = flags.get('json') === true;
+  const app = Lightbox.open(projectDir);
+  try {
+    if (cmd === 'agreement') {
+      const study = num(flags, 'study');
+      if (study === undefined) throw new LightboxError('bad-request', '--study <id> is required');
+      const a = await app.invoke('reading.agreement', { study, resamples: num(flags, 'resamples') ?? 1000, seed: num(flags, 'seed') ?? 1 });
+      if (json) console.log(JSON.stringify(a, null, 2));
+      else printAgreement(a);
+      return 0;
+    }
+    if (rest[0] === 'create') {
+      const readers = need(flags, 'readers', 'a,b,c').split(',').map((r) => r.trim()).filter(Boolean);
+      const known = new Set((await app.invoke('readers.list', {})).readers.map((r) => r.name));
+      for (const r of readers) if (!known.has(r)) await app.invoke('readers.create', { name: r });
+      const file = text(flags, 'items-file');
+      const items = file
+        ? fs.readFileSync(path.resolve(file), 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean)
+        : await allStudyUids(app);
+      const s = await app.invoke('reading.create', {
+        name: need(flags, 'name', '<text>'), group: need(flags, 'group', '<group key>'), items, readers,
+        seed: num(flags, 'seed') ?? 1, repeatShare: num(flags, 'repeat') ?? 0,
+      });
+      if (json) console.log(JSON.stringify(s, null, 2));
+      else console.log(`reading study ${s.id} "${s.name}": ${s.items} items, readers ${s.readers.join(', ')}, ${s.progress[0]!.total} reads each`);
+      return 0;
+    }
+    if (rest[0] === 'status') {
+      const id = num(flags, 'study');
+      const list = id === undefined ? await app.invoke('reading.list', {}) : [await app.invoke('reading.status', { study: id })];
+      if (json) console.log(JSON.stringify(list, null, 2));
+      else for (const s of list) console.log(`${s.id} "${s.name}" (${s.group}, ${s.unblinded ? 'unblinded' : 'blinded'}): ${s.progress.map((p) => `${p.reader} ${p.done}/${p.total}`).join(', ')}`);
+      return 0;
+    }
+    throw new LightboxError('bad-request', `study needs create or status: lightbox study create|status --project <dir>`);
+  } finally {
+    await app.close();
+  }
+}
