@@ -17,7 +17,14 @@ export interface ScanResult {
   overAt?: number;
   /** The walk reached the end of the buffer inside the data set (more bytes are needed to finish it). */
   ranOut?: boolean;
+  /** The walk followed every element to the top-level pixel data (when asked to stop there) or to the end. */
+  complete?: boolean;
 }
+
+/** A top-level element as dicom-parser describes one (its value's offset and length in the buffer). */
+export interface ScannedElement { tag: string; vr?: string; length: number; dataOffset: number; hadUndefinedLength?: boolean }
+
+const hex = (n: number): string => n.toString(16).padStart(8, '0');
 
 interface Level {
   end: number;
@@ -32,7 +39,7 @@ interface Level {
  * Walks the data set starting at `start` until the end of `b` (or the top-level pixel data element when
  * `stopAtPixelData`), counting at most `limit` entries.
  */
-export function scanElements(b: Uint8Array, start: number, syntax: ElementSyntax, limit: number, stopAtPixelData: boolean): ScanResult {
+export function scanElements(b: Uint8Array, start: number, syntax: ElementSyntax, limit: number, stopAtPixelData: boolean, collect?: Record<string, ScannedElement>): ScanResult {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const stack: Level[] = [{ end: b.length, syntax, kind: 'elements' }];
   let pos = start;
@@ -40,7 +47,10 @@ export function scanElements(b: Uint8Array, start: number, syntax: ElementSyntax
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     if (pos + 8 > Math.min(top.end, b.length)) {
-      if (top.end >= b.length) return { count, ranOut: stack.length > 1 || pos !== b.length }; // cut short, or ends here
+      if (top.end >= b.length) {
+        const ranOut = stack.length > 1 || pos !== b.length; // cut short, or ends here
+        return { count, ranOut, complete: !ranOut };
+      }
       pos = top.end;
       stack.pop();
       continue;
@@ -94,8 +104,15 @@ export function scanElements(b: Uint8Array, start: number, syntax: ElementSyntax
       // An undefined-length UN holds an implicit VR little endian sequence (PS3.5 6.2.2).
       implicitInside = vr === 'UN';
     }
+    if (collect && stack.length === 1) {
+      const key = `x${hex(tag)}`;
+      const el: ScannedElement = { tag: key, length, dataOffset: pos + header };
+      if (top.syntax !== 'implicit-le') el.vr = String.fromCharCode(b[pos + 4]!, b[pos + 5]!);
+      if (length === UNDEFINED) el.hadUndefinedLength = true;
+      collect[key] = el;
+    }
     if (tag === 0x7fe00010 && stack.length === 1) {
-      if (stopAtPixelData) return { count };
+      if (stopAtPixelData) return { count, complete: true };
       if (length === UNDEFINED) {
         pos += header;
         stack.push({ end: b.length, syntax: top.syntax, kind: 'items', fragments: true });
@@ -111,5 +128,5 @@ export function scanElements(b: Uint8Array, start: number, syntax: ElementSyntax
     if (length === UNDEFINED) return { count }; // an undefined-length value that is not a sequence: the parser decides
     pos += length;
   }
-  return { count };
+  return { count, complete: true };
 }

@@ -6,7 +6,7 @@ import type { HeaderResult } from './header.ts';
 
 /** Reads one file's header into an index record, or says why it is not one. */
 export function readHeader(filePath: string): HeaderResult {
-  const parsed = parseDicomFile(filePath);
+  const parsed = parseDicomFile(filePath, { indexOnly: true });
   if ('notDicom' in parsed) return { kind: 'not-dicom', why: parsed.notDicom };
   if ('rejected' in parsed) return { kind: 'rejected', reason: parsed.rejected };
   const ds = parsed.dataSet;
