@@ -1,6 +1,6 @@
 // npm run bench:import [-- --count N --rows R]
-// Header import rate of uncompressed CT slices against pydicom's dcmread(stop_before_pixels=True) on the same
-// files in the same run, and our peak RSS. Prints one JSON line at the end.
+// Header import rate of uncompressed CT slices against pydicom's dcmread(stop_before_pixels=True), GDCM's
+// gdcmscanner and a bare open/read/close loop on the same files in the same run, and our peak RSS. Prints one JSON line at the end.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -46,10 +46,31 @@ print(len(files) / (time.perf_counter() - t))
 } catch (e) {
   process.stderr.write(`pydicom anchor not measured (apt-get install python3-pydicom): ${(e as Error).message.split('\n')[0]}\n`);
 }
+// Anchor: GDCM's C++ scanner (Debian's libgdcm-tools) reading the index's tags of the same files, one thread.
+let gdcmRate: number | null = null;
+try {
+  const t = performance.now();
+  execFileSync('gdcmscanner', ['-d', data, '-r', '-t', '20,d', '-t', '20,e', '-t', '8,18', '-t', '10,20', '-t', '8,60', '-t', '28,10', '-t', '28,11'], { stdio: ['ignore', 'ignore', 'ignore'], maxBuffer: 1 << 30 });
+  gdcmRate = count / ((performance.now() - t) / 1000);
+  process.stderr.write(`gdcmscanner: ${gdcmRate.toFixed(0)} files/s\n`);
+} catch (e) {
+  process.stderr.write(`gdcmscanner anchor not measured (apt-get install libgdcm-tools): ${(e as Error).message.split('\n')[0]}\n`);
+}
+// Anchor: the floor — open, read 16 KB, close, in Node, no parsing.
+const files = fs.readdirSync(data, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name));
+const buf = Buffer.allocUnsafe(16384);
+const tb = performance.now();
+for (const f of files) { const fd = fs.openSync(f, 'r'); fs.readSync(fd, buf, 0, 16384, 0); fs.closeSync(fd); }
+const bareRate = files.length / ((performance.now() - tb) / 1000);
+process.stderr.write(`bare open+read 16 KB+close: ${bareRate.toFixed(0)} files/s\n`);
 fs.rmSync(work, { recursive: true, force: true });
 console.log(JSON.stringify({
   name: 'import-headers', files: count, rows, value: Math.round(oursRate), unit: 'files/s',
   anchor: pydicomRate === null ? null : { name: 'pydicom dcmread(stop_before_pixels=True)', value: Math.round(pydicomRate), unit: 'files/s' },
   ratio: pydicomRate ? Number((oursRate / pydicomRate).toFixed(2)) : null,
+  anchors: [
+    ...(gdcmRate === null ? [] : [{ name: 'gdcmscanner (one thread)', value: Math.round(gdcmRate), unit: 'files/s' }]),
+    { name: 'bare open + read 16 KB + close (Node)', value: Math.round(bareRate), unit: 'files/s' },
+  ],
   peakRssMb: Math.round(ours.maxRssMb),
 }));

@@ -4,9 +4,18 @@ import { UID_RE, num, personName, text, uid, us } from './attributes.ts';
 import { DIRECTORY_SOP_CLASS, MAX_FRAMES, TS, UNCOMPRESSED, decodedSizeRefusal, parseDicomFile } from './header.ts';
 import type { HeaderResult } from './header.ts';
 
-/** Reads one file's header into an index record, or says why it is not one. */
-export function readHeader(filePath: string): HeaderResult {
-  const parsed = parseDicomFile(filePath, { indexOnly: true });
+/**
+ * Reads one file's header into an index record, or says why it is not one. `fast: false` parses the whole header
+ * with dicom-parser (the test that the fast path gives the same records).
+ */
+export function readHeader(filePath: string, fast = true): HeaderResult {
+  if (!fast) return recordOf(parseDicomFile(filePath));
+  const r = recordOf(parseDicomFile(filePath, { indexOnly: true }));
+  // A refusal is rare and should say what a full parse says: the file gets one.
+  return r.kind === 'dicom' ? r : recordOf(parseDicomFile(filePath));
+}
+
+function recordOf(parsed: ReturnType<typeof parseDicomFile>): HeaderResult {
   if ('notDicom' in parsed) return { kind: 'not-dicom', why: parsed.notDicom };
   if ('rejected' in parsed) return { kind: 'rejected', reason: parsed.rejected };
   const ds = parsed.dataSet;
