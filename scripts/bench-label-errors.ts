@@ -7,12 +7,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Lightbox } from '../src/main/app.ts';
-import { generateDemoProjectData, mulberry32 } from '../src/main/demo/demo-data.ts';
-import { calls } from '../src/shared/contract.ts';
-import type { CallName, CallResult } from '../src/shared/contract.ts';
-import { DEMO_SCHEMA } from '../src/shared/label-schema.ts';
+import { mulberry32 } from '../src/main/demo/demo-data.ts';
 import { numberArg } from './bench-data.ts';
+import { call, labelledDemo } from './bench-demo.ts';
 
 const COUNT = numberArg('count', 240);
 const FLIP = numberArg('flip', 10) / 100;
@@ -21,21 +18,7 @@ const CLASSES = ['normal', 'cardiomegaly', 'effusion', 'nodule'];
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lightbox-bench-errors-'));
 process.env.LIGHTBOX_HOME = path.join(work, 'home');
 
-async function call<N extends CallName>(app: Lightbox, name: N, input: unknown): Promise<CallResult<N>> {
-  const r = await app.call(name, input);
-  if (!r.ok) throw new Error(`${name}: ${r.error.message}`);
-  return r.result as CallResult<N>;
-}
-
-const dir = path.join(work, 'demo');
-const { dataDir, truth } = generateDemoProjectData(dir, { count: COUNT, ctSeries: 0 });
-const app = Lightbox.open(dir, { create: true });
-await app.imports.run({ folder: dataDir });
-await (await app.embeddings.start(calls['embed.start'].input.parse({ provider: 'cpu' }))).done;
-app.labels.setSchema({ schema: DEMO_SCHEMA });
-await app.labels.whenIdle();
-const classOf = new Map((app.store.db.prepare('SELECT st.id, i.sop_uid FROM studies st JOIN series s ON s.study_pk = st.id JOIN instances i ON i.series_pk = s.id').raw().all() as [number, string][])
-  .map(([id, sop]) => [id, truth.instances[sop]!.class]));
+const { app, classOf } = await labelledDemo(path.join(work, 'demo'), COUNT);
 const rand = mulberry32(SEED);
 const planted = new Set<number>();
 for (const [id, t] of classOf) {

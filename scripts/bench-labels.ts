@@ -12,14 +12,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Lightbox } from '../src/main/app.ts';
-import { generateDemoProjectData, mulberry32 } from '../src/main/demo/demo-data.ts';
+import { mulberry32 } from '../src/main/demo/demo-data.ts';
 import { EmbeddingStore } from '../src/main/inference/embedding-store.ts';
 import type { RowMeta } from '../src/main/inference/embedding-store.ts';
 import type { FileOutcome } from '../src/main/project/project-store.ts';
-import { calls } from '../src/shared/contract.ts';
-import type { CallName, CallResult } from '../src/shared/contract.ts';
-import { DEMO_SCHEMA, LABEL_SCHEMA_FORMAT } from '../src/shared/label-schema.ts';
+import { LABEL_SCHEMA_FORMAT } from '../src/shared/label-schema.ts';
 import { numberArg } from './bench-data.ts';
+import { call, labelledDemo } from './bench-demo.ts';
 
 const arg = numberArg;
 const ITEMS = arg('items', 100_000);
@@ -31,11 +30,6 @@ const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lightbox-bench-labels-'));
 process.env.LIGHTBOX_HOME = path.join(work, 'home');
 
-async function call<N extends CallName>(app: Lightbox, name: N, input: unknown): Promise<CallResult<N>> {
-  const r = await app.call(name, input);
-  if (!r.ok) throw new Error(`${name}: ${r.error.message}`);
-  return r.result as CallResult<N>;
-}
 const quantile = (a: number[], q: number): number => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0; };
 
 // ---------- 1. refresh latency at scale ----------
@@ -124,14 +118,7 @@ interface Checkpoint { fraction: number; labels: number; actions: number; action
 
 async function efficiency(strategy: 'one-by-one' | 'page-review'): Promise<Checkpoint[]> {
   const dir = path.join(work, `demo-${strategy}`);
-  const { dataDir, truth } = generateDemoProjectData(dir, { count: 240, ctSeries: 0 });
-  const app = Lightbox.open(dir, { create: true });
-  await app.imports.run({ folder: dataDir });
-  await (await app.embeddings.start(calls['embed.start'].input.parse({ provider: 'cpu' }))).done;
-  app.labels.setSchema({ schema: DEMO_SCHEMA });
-  await app.labels.whenIdle();
-  const classOf = new Map((app.store.db.prepare('SELECT st.id, i.sop_uid FROM studies st JOIN series s ON s.study_pk = st.id JOIN instances i ON i.series_pk = s.id').raw().all() as [number, string][])
-    .map(([id, sop]) => [id, truth.instances[sop]!.class]));
+  const { app, classOf } = await labelledDemo(dir, 240);
   const total = classOf.size;
   const out: Checkpoint[] = [];
   let labels = 0;

@@ -1,7 +1,6 @@
 // The frames the viewer draws: decoded in worker threads off the API thread, with a time limit per frame. A frame
 // over the limit is stopped (its worker ended), answered with an error naming the file, and the next frame decodes
 // on a fresh worker.
-import fs from 'node:fs';
 import path from 'node:path';
 import dicomParser from 'dicom-parser';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,12 +27,9 @@ describe('display decoding in workers', () => {
     const slow = new DisplayDecoder(1, 1);
     decoders.push(slow);
     await expect(slow.frame(file('693_J2KI.dcm'), 1)).rejects.toThrow(/693_J2KI\.dcm frame 1: decoding took longer than 0 s and was stopped/);
-    const ok = new DisplayDecoder(1);
-    decoders.push(ok);
-    // The same decoder object after a stop: give it a sane limit by decoding through a fresh one, and check the
-    // stopped one still answers (its next frame gets a new worker) once the limit allows.
-    expect((await ok.frame(file('MR_small.dcm'), 1)).length).toBeGreaterThan(8192);
-    expect(fs.existsSync(file('MR_small.dcm'))).toBe(true);
+    // The same decoder after the stop: its next frame runs on a fresh worker.
+    slow.timeoutMs = 30_000;
+    expect((await slow.frame(file('MR_small.dcm'), 1)).length).toBeGreaterThan(8192);
   });
 
   it('names the file and frame of a frame it cannot decode, and keeps working', async () => {

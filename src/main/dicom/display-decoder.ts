@@ -12,7 +12,8 @@ interface Waiting { file: string; frame: number; resolve: (b: Buffer) => void; r
 export class DisplayDecoder {
   private readonly slots: Slot[];
   private readonly queue: Waiting[] = [];
-  private readonly timeoutMs: number;
+  /** The per-frame limit (decode-limit.ts). */
+  timeoutMs: number;
   private closed = false;
 
   constructor(size = 2, timeoutMs = decodeTimeoutMs()) {
