@@ -163,6 +163,7 @@ export class Lightbox {
     await this.labels.close();
     await this.embeddings.stop();
     await this.display.close();
+    await this.imports.close();
     this.listeners.clear();
     this.store.close();
   }
