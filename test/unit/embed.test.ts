@@ -9,7 +9,7 @@ import { Lightbox } from '../../src/main/app.ts';
 import { generateDemoProjectData } from '../../src/main/demo/demo-data.ts';
 import type { DemoTruth } from '../../src/main/demo/demo-data.ts';
 import { decodeFrame, openPixelSource } from '../../src/main/dicom/pixels.ts';
-import { ensureBuiltinModel } from '../../src/main/inference/builtin-model.ts';
+import { BUILTIN_VERSION, ensureBuiltinModel } from '../../src/main/inference/builtin-model.ts';
 import { EmbeddingStore, HEADER_BYTES } from '../../src/main/inference/embedding-store.ts';
 import { loadModelPackage, writeManifest } from '../../src/main/inference/model-package.ts';
 import type { Manifest } from '../../src/main/inference/model-package.ts';
@@ -192,7 +192,7 @@ describe('embedding the demo project', () => {
   });
 
   it('the built-in zero-shot head separates the demo classes (baseline, well above chance)', () => {
-    const pkg = loadModelPackage(path.join(HOME, 'models', 'builtin-1.0.0'));
+    const pkg = loadModelPackage(path.join(HOME, 'models', `builtin-${BUILTIN_VERSION}`));
     const head = pkg.zeroShot!;
     const dim = pkg.manifest.imageEncoder.output.dim;
     const db = new Database(path.join(project, 'lightbox.db'), { readonly: true });
