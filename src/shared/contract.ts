@@ -194,6 +194,8 @@ export const Suggestion = z.object({
   modelName: z.string(),
   modelSha256: z.string(),
   detail: z.string(),
+  /** Zero-shot from the schema's prompts: the prompt text behind the suggested label(s), recorded when accepted. */
+  prompt: z.string().optional(),
   /** Every label of the group with its probability (a parent's includes its children's), highest first. */
   ranked: z.array(z.object({ label: z.string(), probability: z.number() })),
 });
