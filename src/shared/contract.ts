@@ -4,9 +4,11 @@
 import { z } from 'zod';
 import { LEVELS, LabelSchema } from './label-schema.ts';
 import { readerCalls } from './reader-contract.ts';
+import { textCalls } from './text-contract.ts';
 
 export { LabelSchema } from './label-schema.ts';
 export { ReadingStudy, StudyAgreement } from './reader-contract.ts';
+export { PromptAuc, TextHit } from './text-contract.ts';
 
 // ---- domain records (results) ----
 
@@ -458,6 +460,8 @@ export type WorklistQuery = z.input<typeof WorklistQuery>;
 export const calls = {
   // ---- reader studies (src/shared/reader-contract.ts) ----
   ...readerCalls,
+  // ---- text search and the prompt workbench (src/shared/text-contract.ts) ----
+  ...textCalls,
   'project.info': { input: Empty, result: ProjectInfo },
   'project.recent': { input: Empty, result: z.array(RecentProject) },
   /**

@@ -233,7 +233,7 @@ export async function buildBuiltinModel(dir: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, ENCODER.file), model);
   fs.writeFileSync(path.join(dir, 'zero_shot.f32'), new Uint8Array(heads.buffer));
-  const text = buildToyTextTower(dir, heads, CXR_CLASSES, DIM);
+  const text = buildToyTextTower(dir, heads, { embeddings: emb, classes }, CXR_CLASSES, DIM);
   writeManifest(
     dir,
     {

@@ -5,7 +5,8 @@
 // the encoder is a bag of words: each token has a small "concept" vector, the graph averages them over the real
 // tokens and a projection maps the average into the image space. Concept vectors are fitted by ridge regression so
 // that synthetic captions of the calibration classes ("a chest radiograph showing an enlarged heart", ...) land on
-// the class centroids of the built-in image encoder. Function words and unknown words have no vector, so a prompt
+// their class's direction in the built-in image encoder's space (its centroid minus the mean of the centroids).
+// Function words and unknown words have no vector, so a prompt
 // made only of words the toy does not know embeds to zero (and gets no zero-shot head) instead of to noise.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -69,13 +70,56 @@ function ridgeSolve(a: Float64Array, b: Float64Array, n: number, m: number, lamb
   return x;
 }
 
+/**
+ * Per class, Σ⁻¹ (centroid − mean centroid) with Σ the within-class covariance of the calibration embeddings plus a
+ * ridge (there are fewer images than dimensions), scaled to unit length.
+ */
+function discriminants(centroids: Float32Array, cal: { embeddings: Float32Array; classes: number[] }, k: number, dim: number): Float32Array {
+  const n = cal.classes.length;
+  const sigma = new Float64Array(dim * dim);
+  const r = new Float64Array(dim);
+  for (let i = 0; i < n; i++) {
+    const c = cal.classes[i]!;
+    for (let d = 0; d < dim; d++) r[d] = cal.embeddings[i * dim + d]! - centroids[c * dim + d]!;
+    for (let a = 0; a < dim; a++) {
+      const ra = r[a]!;
+      if (ra === 0) continue;
+      for (let b = 0; b <= a; b++) sigma[a * dim + b]! += (ra * r[b]!) / n;
+    }
+  }
+  let trace = 0;
+  for (let a = 0; a < dim; a++) {
+    trace += sigma[a * dim + a]!;
+    for (let b = 0; b < a; b++) sigma[b * dim + a] = sigma[a * dim + b]!;
+  }
+  const mean = new Float64Array(dim);
+  for (let j = 0; j < k; j++) for (let d = 0; d < dim; d++) mean[d]! += centroids[j * dim + d]! / k;
+  const rhs = new Float64Array(dim * k);
+  for (let j = 0; j < k; j++) for (let d = 0; d < dim; d++) rhs[d * k + j] = centroids[j * dim + d]! - mean[d]!;
+  const x = ridgeSolve(sigma, rhs, dim, k, 0.1 * (trace / dim));
+  const out = new Float32Array(k * dim);
+  for (let j = 0; j < k; j++) {
+    let norm = 0;
+    for (let d = 0; d < dim; d++) norm += x[d * k + j]! ** 2;
+    norm = Math.sqrt(norm) || 1;
+    for (let d = 0; d < dim; d++) out[j * dim + d] = x[d * k + j]! / norm;
+  }
+  return out;
+}
+
 const round = (v: number): number => (v === 0 ? 0 : Number(v.toPrecision(4)));
 
 /**
  * Writes tokenizer.json and text_encoder.onnx into `dir` and returns the manifest's textEncoder entry.
- * `centroids` holds one unit row of `dim` values per class of `classes` (the image encoder's class centroids).
+ * `centroids` holds one unit row of `dim` values per class of `classes` (the image encoder's class centroids);
+ * `calibration` the unit embeddings of the calibration images and each one's class index.
  */
-export function buildToyTextTower(dir: string, centroids: Float32Array, classes: readonly string[], dim: number): { spec: TextEncoderSpec; files: string[] } {
+export function buildToyTextTower(dir: string, centroids: Float32Array, calibration: { embeddings: Float32Array; classes: number[] }, classes: readonly string[], dim: number): { spec: TextEncoderSpec; files: string[] } {
+  // Text vectors point along what sets a class apart from the others in this image encoder's space: the linear
+  // discriminant of each class against the mean (within-class covariance of the calibration embeddings, ridged,
+  // solved against centroid minus mean centroid). The raw centroids are close to each other (normal and nodule at
+  // cosine ~0.9), so cosine ranking against them would mostly measure "is a chest radiograph".
+  centroids = discriminants(centroids, calibration, classes.length, dim);
   const caps = captions();
   const vocabWords = [...new Set(caps.flatMap((c) => words(c.text)).concat(FUNCTION_WORDS))].sort();
   const vocab = new Map<string, number>(SPECIAL.map((t, i) => [t, i]));
