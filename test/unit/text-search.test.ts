@@ -2,10 +2,15 @@
 // project, with the built-in package's toy text tower: a finding's words find that finding's studies first, and a
 // prompt's ROC AUC against accepted labels says which wording separates them.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lightbox } from '../../src/main/app.ts';
+import { BUILTIN_VERSION } from '../../src/main/inference/builtin-model.ts';
+import { writeManifest } from '../../src/main/inference/model-package.ts';
+import type { Manifest } from '../../src/main/inference/model-package.ts';
 import { rocAuc } from '../../src/main/labels/index.ts';
+import { calls } from '../../src/shared/contract.ts';
 import type { CallName, CallResult } from '../../src/shared/contract.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
 import { embedAll, openDemoProject, tempDir } from '../helpers.ts';
@@ -114,5 +119,65 @@ describe('prompts.auc (the prompt workbench)', () => {
     const missing = await app.call('prompts.auc', { group: 'finding', label: 'pneumothorax' });
     expect(missing.ok).toBe(false);
     if (!missing.ok) expect(missing.error.message).toMatch(/group "finding" has no label "pneumothorax" \(its labels: normal, abnormal/);
+  });
+});
+
+describe('other packages', () => {
+  /** A copy of the built-in package, edited: the same image encoder, so the project's vectors stay valid for it. */
+  function variant(edit: (dir: string, m: Manifest) => Omit<Manifest, 'files'>): string {
+    const dir = tempDir('lightbox-model-');
+    fs.cpSync(path.join(HOME, 'models', `builtin-${BUILTIN_VERSION}`), dir, { recursive: true });
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    const next = edit(dir, m);
+    writeManifest(dir, next, fs.readdirSync(dir).filter((f) => f !== 'manifest.json' && (f !== 'tokenizer.json' && f !== 'text_encoder.onnx' || !!next.textEncoder)));
+    return dir;
+  }
+  const use = async (model: string): Promise<void> => {
+    await (await app.embeddings.start(calls['embed.start'].input.parse({ model, provider: 'cpu' }))).done;
+    app.labels.requestRefresh('model');
+    await app.labels.whenIdle();
+  };
+
+  it('a broken tokenizer.json is named by search and by the suggestions, which fall back to the precomputed head', async () => {
+    const dir = variant((d, m) => {
+      fs.writeFileSync(path.join(d, 'tokenizer.json'), '{"model": {"type": "BPE"');
+      const { files: _f, ...rest } = m;
+      return rest;
+    });
+    await use(dir);
+    const r = await app.call('search.text', { text: 'pleural effusion' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.code).toBe('bad-request');
+      expect(r.error.message).toMatch(new RegExp(`model package ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: textEncoder\\.tokenizer tokenizer\\.json is not valid JSON`));
+    }
+    const g = (await call('labels.status', {})).groups.find((x) => x.key === 'finding')!;
+    expect(g.warnings[0]).toMatch(/^zero-shot from prompts is unavailable \(.*tokenizer\.json is not valid JSON.*\); using the package's precomputed head/);
+    expect(g.source).not.toBeNull();
+  });
+
+  it('a package without a text encoder keeps its precomputed head matched by name, and search says what is missing', async () => {
+    const dir = variant((_d, m) => {
+      const { files: _f, textEncoder: _t, ...rest } = m;
+      return rest;
+    });
+    await use(dir);
+    const r = await app.call('search.text', { text: 'pleural effusion' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.message).toMatch(/has no text encoder: text search and zero-shot from prompts need a package with "textEncoder"/);
+    // A fresh group (no labels yet) with prompts: without a text tower they are not used; the head matches by name.
+    const schema = structuredClone(DEMO_SCHEMA);
+    schema.groups.push({ key: 'finding2', name: 'Finding again', kind: 'single', level: 'study', description: '', labels: ['normal', 'cardiomegaly', 'effusion', 'nodule'].map((key) => ({ key, name: key, prompt: `a chest radiograph showing ${key}` })) });
+    await call('labels.setSchema', { schema });
+    await app.labels.whenIdle();
+    const g = (await call('labels.status', {})).groups.find((x) => x.key === 'finding2')!;
+    expect(g.source).toBe('zero-shot');
+    expect(g.warnings).toEqual([]);
+    expect(g.detail).toMatch(/^zero-shot from the model's label embeddings/);
+    const v = await call('labels.item', { level: 'study', itemId: [...studyClass.keys()].at(-1)! });
+    const s = v.groups.find((x) => x.key === 'finding2')!.suggestion!;
+    expect(s.source).toBe('zero-shot');
+    expect(s.prompt).toBeUndefined();
+    await use('builtin');
   });
 });

@@ -50,7 +50,8 @@ export class TextSearch {
     const key = `${row.id}:${level}`;
     const stamp = `${embedded}`;
     const hit = this.cache.get(key);
-    if (hit && hit.stamp === stamp) return hit.items;
+    // Packages that share an image encoder share its vectors but may differ in their text tower: the package is today's.
+    if (hit && hit.stamp === stamp) return { ...hit.items, pkg };
     // The database first, then the store: a writer appends before it commits, so every row read is in the store.
     const li = this.labels.levelIndex(level, row.id);
     const imageOf = new Map(repo.rows(row.id, 'image').map((r) => [r.row, r.itemId]));

@@ -111,7 +111,11 @@ export class SuggestionRefresher {
     if (!row) return null;
     const embedded = repo.embeddedImages(row.id);
     const m = this.modelIndex;
-    if (m && m.modelPk === row.id && m.embedded === embedded && [...levels].every((l) => m.levels.has(l))) return m;
+    if (m && m.modelPk === row.id && m.embedded === embedded && [...levels].every((l) => m.levels.has(l))) {
+      // Another package with the same image encoder (same vectors) may bring another text tower or head.
+      m.pkg = pkg && pkg.sha256 === row.sha256 ? pkg : null;
+      return m;
+    }
     const idx = new Map<Level, IndexedLevel>();
     for (const level of levels) {
       const li = this.repo.levelIndex(level, row.id);
