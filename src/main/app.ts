@@ -12,7 +12,9 @@ import { TS } from './dicom/header.ts';
 import { ImportService } from './dicom/import-service.ts';
 import { EmbedService } from './inference/embed-service.ts';
 import { embedHandlers } from './inference/handlers.ts';
-import { LabelService, labelHandlers } from './labels/index.ts';
+import { searchHandlers } from './inference/text-handlers.ts';
+import { TextSearch } from './inference/text-search.ts';
+import { LabelService, PromptWorkbench, labelHandlers, promptHandlers } from './labels/index.ts';
 import { ExportService, exportHandlers } from './export/index.ts';
 import { JobRunner } from './jobs/index.ts';
 import { folderHandlers } from './hosts/folder-browser.ts';
@@ -48,6 +50,8 @@ export class Lightbox {
   readonly imports: ImportService;
   readonly embeddings: EmbedService;
   readonly labels: LabelService;
+  /** Free-text search over the embeddings with the model's text encoder. */
+  readonly search: TextSearch;
   readonly exports: ExportService;
   /** Readers and reading studies (reads apart from the project's labels). */
   readonly studies: StudyService;
@@ -67,6 +71,7 @@ export class Lightbox {
     this.embeddings = new EmbedService(store, lightboxHome(), this.jobs);
     this.labels = new LabelService(store, this.embeddings, lightboxHome(), (version, reason) => this.emit('labels.changed', { version, reason }));
     this.exports = new ExportService(store, () => this.labels.schema().schema, () => this.labels.profile().annotator, this.jobs);
+    this.search = new TextSearch(store, this.embeddings);
     const readerRepo = new ReaderRepository(store.db);
     this.studies = new StudyService(readerRepo, () => this.labels.schema().schema);
     this.handlers = {
@@ -76,6 +81,8 @@ export class Lightbox {
       ...dicomHandlers(store, this.imports),
       ...embedHandlers(this.embeddings),
       ...labelHandlers(this.labels),
+      ...searchHandlers(this.search),
+      ...promptHandlers(new PromptWorkbench(this.labels.schemas, this.search)),
       ...exportHandlers(this.exports, this.labels),
       ...workspace,
     };

@@ -4,9 +4,11 @@
 import { z } from 'zod';
 import { LEVELS, LabelSchema } from './label-schema.ts';
 import { readerCalls } from './reader-contract.ts';
+import { textCalls } from './text-contract.ts';
 
 export { LabelSchema } from './label-schema.ts';
 export { ReadingStudy, StudyAgreement } from './reader-contract.ts';
+export { PromptAuc, TextHit } from './text-contract.ts';
 
 // ---- domain records (results) ----
 
@@ -194,6 +196,8 @@ export const Suggestion = z.object({
   modelName: z.string(),
   modelSha256: z.string(),
   detail: z.string(),
+  /** Zero-shot from the schema's prompts: the prompt text behind the suggested label(s), recorded when accepted. */
+  prompt: z.string().optional(),
   /** Every label of the group with its probability (a parent's includes its children's), highest first. */
   ranked: z.array(z.object({ label: z.string(), probability: z.number() })),
 });
@@ -456,6 +460,8 @@ export type WorklistQuery = z.input<typeof WorklistQuery>;
 export const calls = {
   // ---- reader studies (src/shared/reader-contract.ts) ----
   ...readerCalls,
+  // ---- text search and the prompt workbench (src/shared/text-contract.ts) ----
+  ...textCalls,
   'project.info': { input: Empty, result: ProjectInfo },
   'project.recent': { input: Empty, result: z.array(RecentProject) },
   /**

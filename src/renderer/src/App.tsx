@@ -6,6 +6,7 @@ import { ExportDialog } from './features/export/ExportDialog.tsx';
 import { ImportPanel } from './features/import/ImportPanel.tsx';
 import { LabelView } from './features/labelling/LabelView.tsx';
 import { ProjectsDialog } from './features/projects/ProjectsDialog.tsx';
+import { TextSearchPanel } from './features/search/TextSearchPanel.tsx';
 import { StudyView } from './features/viewer/StudyView.tsx';
 import { Worklist } from './features/worklist/Worklist.tsx';
 import { formatRoute, parseRoute } from './routes.ts';
@@ -42,6 +43,7 @@ export function App() {
   const [showImport, setShowImport] = useState(false);
   const [showExport, setShowExport] = useState(false);
   const [showProjects, setShowProjects] = useState(false);
+  const [showSearch, setShowSearch] = useState(false);
   const [version, setVersion] = useState(0);
 
   const refresh = useCallback(() => {
@@ -67,6 +69,7 @@ export function App() {
         <button onClick={() => go(labelling ? { view: 'worklist' } : { view: 'label', item: null })} aria-pressed={labelling} data-testid="open-label" title="Label studies with suggestions, from the keyboard">
           {labelling ? 'Worklist' : 'Label'}
         </button>
+        <button onClick={() => setShowSearch((v) => !v)} aria-pressed={showSearch} data-testid="open-text-search" title="Find images by what they show, in words (the model's text encoder)">Search text</button>
         <span className="host" title="How this window talks to Lightbox">{api.host === 'electron' ? 'desktop' : 'browser host'}</span>
         <button onClick={() => setShowProjects(true)} data-testid="open-projects" title="Open, create or switch projects">Projects…</button>
         <button onClick={() => setShowImport(true)} data-testid="open-import">Import folder…</button>
@@ -85,6 +88,7 @@ export function App() {
           : route.view === 'label'
             ? <LabelView onOpenStudy={openStudy} openItem={route.item} onItem={onLabelItem} />
             : <Worklist version={version} onOpen={openStudy} />}
+        {showSearch && <TextSearchPanel onOpenStudy={openStudy} onClose={() => setShowSearch(false)} />}
       </main>
       {showProjects && <ProjectsDialog info={info} onClose={() => setShowProjects(false)} />}
       {showExport && <ExportDialog onClose={() => setShowExport(false)} />}
