@@ -15,6 +15,7 @@ import { embedHandlers } from './inference/handlers.ts';
 import { LabelService, labelHandlers } from './labels/index.ts';
 import { ExportService, exportHandlers } from './export/index.ts';
 import { JobRunner } from './jobs/index.ts';
+import { PacsService, pacsHandlers } from './pacs/index.ts';
 import { folderHandlers } from './hosts/folder-browser.ts';
 import { projectHandlers } from './project/handlers.ts';
 import { ReaderRepository } from './project/reader-repo.ts';
@@ -51,6 +52,8 @@ export class Lightbox {
   readonly exports: ExportService;
   /** Readers and reading studies (reads apart from the project's labels). */
   readonly studies: StudyService;
+  /** PACS servers, browse, retrieve into the project's cache, STOW-RS. */
+  readonly pacs: PacsService;
   private readonly handlers: Handlers;
   /** Decodes the frames the viewer draws, off this thread and with a time limit per frame. */
   private readonly display = new DisplayDecoder();
@@ -69,6 +72,7 @@ export class Lightbox {
     this.exports = new ExportService(store, () => this.labels.schema().schema, () => this.labels.profile().annotator, this.jobs);
     const readerRepo = new ReaderRepository(store.db);
     this.studies = new StudyService(readerRepo, () => this.labels.schema().schema);
+    this.pacs = new PacsService(store, this.jobs, this.imports, lightboxHome());
     this.handlers = {
       ...readerHandlers(this.studies, readerRepo),
       ...projectHandlers(store),
@@ -77,6 +81,7 @@ export class Lightbox {
       ...embedHandlers(this.embeddings),
       ...labelHandlers(this.labels),
       ...exportHandlers(this.exports, this.labels),
+      ...pacsHandlers(this.pacs),
       ...workspace,
     };
   }

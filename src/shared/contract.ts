@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { LEVELS, LabelSchema } from './label-schema.ts';
 import { readerCalls } from './reader-contract.ts';
+import { pacsCalls } from './pacs-contract.ts';
 
 export { LabelSchema } from './label-schema.ts';
 export { ReadingStudy, StudyAgreement } from './reader-contract.ts';
@@ -133,8 +134,8 @@ export type ImportSummary = z.infer<typeof ImportSummary>;
 
 export const JobProgress = z.object({
   jobId: z.number().int(),
-  kind: z.enum(['import', 'embed', 'export']),
-  phase: z.enum(['scanning', 'reading', 'embedding', 'pooling', 'exporting', 'paused', 'done', 'cancelled', 'failed']),
+  kind: z.enum(['import', 'embed', 'export', 'pacs']),
+  phase: z.enum(['scanning', 'reading', 'embedding', 'pooling', 'exporting', 'retrieving', 'paused', 'done', 'cancelled', 'failed']),
   done: z.number().int(),
   total: z.number().int(),
   ratePerSecond: z.number(),
@@ -456,6 +457,8 @@ export type WorklistQuery = z.input<typeof WorklistQuery>;
 export const calls = {
   // ---- reader studies (src/shared/reader-contract.ts) ----
   ...readerCalls,
+  // ---- PACS (src/shared/pacs-contract.ts) ----
+  ...pacsCalls,
   'project.info': { input: Empty, result: ProjectInfo },
   'project.recent': { input: Empty, result: z.array(RecentProject) },
   /**
@@ -608,6 +611,7 @@ export const PATH_INPUTS: { readonly [N in CallName]?: readonly string[] } = {
   'embed.start': ['model'],
   'folders.list': ['path'],
   'workspace.open': ['dir'],
+  'pacs.stow': ['folder'],
 };
 /** What a caller may send (defaults optional). */
 export type CallInput<N extends CallName> = z.input<(typeof calls)[N]['input']>;
