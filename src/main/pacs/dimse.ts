@@ -10,9 +10,12 @@ import type { DimseConfig, PacsQuery, PacsSeries, PacsStudy } from '../../shared
 import type { RetrieveSource } from './retrieve.ts';
 
 const { Client, Server, Scp, Dataset } = dimse;
+// dcmjs-dimse logs every PDU at info level to stdout, which would land in `--json` output and the app's log:
+// its errors reach the caller as our own messages.
+dimse.log.setLevel('silent');
 const { CEchoRequest, CFindRequest, CMoveRequest } = dimse.requests;
 const { CStoreResponse } = dimse.responses;
-const { Status, PresentationContextResult, TransferSyntax } = dimse.constants;
+const { Status, PresentationContextResult, TransferSyntax, RejectResult, RejectSource, RejectReason } = dimse.constants;
 
 type Elements = Record<string, unknown>;
 type DimseRequest = InstanceType<typeof CEchoRequest> | InstanceType<typeof CFindRequest> | InstanceType<typeof CMoveRequest>;
@@ -90,7 +93,8 @@ export class DimseClient {
         finish(new LightboxError('io', `${what}: ${this.label} rejected the association (reason ${r.reason}); check that it knows the AE title ${c.callingAet} and that its AE title is ${c.calledAet}`));
       });
       client.on('networkError', (e: Error & { code?: string }) => {
-        finish(new LightboxError('io', `${what}: cannot talk to ${this.label} (${e.code ?? e.message}); check that the PACS is running, its host and port`));
+        const code = e.code ?? /\bE[A-Z]{3,}\b/.exec(e.message)?.[0] ?? e.message.replace(/^\s*->\s*/, '');
+        finish(new LightboxError('io', `${what}: cannot talk to ${this.label} (${code}); check that the PACS is running, its host and port`));
       });
       client.on('closed', () => finish());
       const ms = c.timeoutSeconds * 1000;
@@ -188,6 +192,11 @@ export class StoreReceiver {
     let seq = 0;
     class Receiver extends Scp {
       override associationRequested(association: Parameters<InstanceType<typeof Scp>['associationRequested']>[0]): void {
+        // Only associations addressed to us (the PACS's C-MOVE destination entry names this AE title).
+        if (association.getCalledAeTitle().trim() !== aet) {
+          this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CalledAeNotRecognized);
+          return;
+        }
         // Every storage SOP class, in the first transfer syntax offered that we can keep (ours first).
         for (const c of association.getPresentationContexts() as { id: number }[]) {
           const ctx = association.getPresentationContext(c.id);
@@ -196,7 +205,6 @@ export class StoreReceiver {
           if (pick) ctx.setResult(PresentationContextResult.Accept, pick);
           else ctx.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
         }
-        void aet;
         this.sendAssociationAccept();
       }
       override cStoreRequest(request: Parameters<InstanceType<typeof Scp>['cStoreRequest']>[0], callback: Parameters<InstanceType<typeof Scp>['cStoreRequest']>[1]): void {
