@@ -1,5 +1,5 @@
 // The PACS area: DICOMweb (QIDO/WADO/STOW) and DIMSE clients, the C-STORE receiver, the retrieval cache.
-export { PacsService, CACHE_FOLDER } from './pacs-service.ts';
+export { PacsBrowser, PacsService, CACHE_FOLDER } from './pacs-service.ts';
 export type { RetrieveTuning } from './pacs-service.ts';
 export { pacsHandlers } from './handlers.ts';
 export { DicomWebClient } from './dicomweb.ts';

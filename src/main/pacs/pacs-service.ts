@@ -26,25 +26,15 @@ export interface RetrieveTuning {
   afterInstance?: (sopUid: string) => Promise<void> | void;
 }
 
-export class PacsService {
+/**
+ * What needs only the configured servers, not a project: the server list, echo, browse and STOW-RS (the CLI runs
+ * these without --project).
+ */
+export class PacsBrowser {
   readonly config: PacsConfigStore;
-  private readonly store: ProjectStore;
-  private readonly jobs: JobRunner;
-  private readonly imports: ImportService;
-  private readonly repo: PacsRepository;
-  private lastFailure: (RetrieveRequest & { reason: string }) | null = null;
-  private lastSummary: RetrieveSummary | null = null;
 
-  constructor(store: ProjectStore, jobs: JobRunner, imports: ImportService, home: string) {
-    this.store = store;
-    this.jobs = jobs;
-    this.imports = imports;
-    this.repo = new PacsRepository(store.db);
+  constructor(home: string) {
     this.config = new PacsConfigStore(home);
-  }
-
-  get cacheDir(): string {
-    return path.join(this.store.dir, CACHE_FOLDER);
   }
 
   servers(): PacsServerView[] {
@@ -61,17 +51,17 @@ export class PacsService {
     return this.servers();
   }
 
-  private web(server: PacsServer): DicomWebClient {
+  protected web(server: PacsServer): DicomWebClient {
     if (!server.dicomweb) throw new LightboxError('bad-request', `pacs: server "${server.name}" has no DICOMweb settings; use via "dimse" or add its DICOMweb URL`);
     return new DicomWebClient(server.dicomweb);
   }
 
-  private dimse(server: PacsServer): DimseClient {
+  protected dimse(server: PacsServer): DimseClient {
     if (!server.dimse) throw new LightboxError('bad-request', `pacs: server "${server.name}" has no DIMSE settings; use via "dicomweb" or add its host, port and AE titles`);
     return new DimseClient(server.dimse);
   }
 
-  private via(server: PacsServer, via: 'dicomweb' | 'dimse' | undefined): 'dicomweb' | 'dimse' {
+  protected via(server: PacsServer, via: 'dicomweb' | 'dimse' | undefined): 'dicomweb' | 'dimse' {
     return via ?? (server.dicomweb ? 'dicomweb' : 'dimse');
   }
 
@@ -102,6 +92,66 @@ export class PacsService {
     }
     const studies = via === 'dicomweb' ? await this.web(server).searchStudies(q) : await this.dimse(server).findStudies(q);
     return { studies, series: [] };
+  }
+
+  /** STOW-RS of every DICOM file in a folder (an export's SRs), one request per study. */
+  async stow(name: string, folder: string): Promise<{ stored: { sopUid: string; studyUid: string }[]; failed: { file: string; reason: string }[] }> {
+    const server = this.config.get(name);
+    const client = this.web(server);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(folder);
+    } catch {
+      throw new LightboxError('not-found', `pacs.stow: ${folder} does not exist; choose the folder that holds the SRs (an export folder)`);
+    }
+    const files = st.isDirectory()
+      ? fs.readdirSync(folder, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.dcm')).map((e) => path.join(e.parentPath, e.name)).sort()
+      : [folder];
+    if (files.length === 0) throw new LightboxError('not-found', `pacs.stow: ${folder} holds no .dcm files; export with the SR format first`);
+    if (files.length > MAX_STOW_FILES) throw new LightboxError('bad-request', `pacs.stow: ${folder} holds ${files.length} files, more than ${MAX_STOW_FILES}; send a smaller folder`);
+    const failed: { file: string; reason: string }[] = [];
+    const byStudy = new Map<string, { file: string; sop: string }[]>();
+    for (const file of files) {
+      const h = readHeader(file);
+      if (h.kind !== 'dicom') {
+        failed.push({ file, reason: h.kind === 'rejected' ? h.reason : `not DICOM (${h.why})` });
+        continue;
+      }
+      const list = byStudy.get(h.record.study.studyUid) ?? [];
+      list.push({ file, sop: h.record.instance.sopUid });
+      byStudy.set(h.record.study.studyUid, list);
+    }
+    const stored: { sopUid: string; studyUid: string }[] = [];
+    for (const [studyUid, list] of byStudy) {
+      const r = await client.store(list.map((f) => fs.readFileSync(f.file)), studyUid);
+      const ok = new Set(r.stored);
+      for (const f of list) {
+        if (ok.has(f.sop)) stored.push({ sopUid: f.sop, studyUid });
+        else failed.push({ file: f.file, reason: r.failed.find((x) => x.sopUid === f.sop)?.reason ?? 'the server did not confirm it' });
+      }
+    }
+    return { stored, failed };
+  }
+}
+
+export class PacsService extends PacsBrowser {
+  private readonly store: ProjectStore;
+  private readonly jobs: JobRunner;
+  private readonly imports: ImportService;
+  private readonly repo: PacsRepository;
+  private lastFailure: (RetrieveRequest & { reason: string }) | null = null;
+  private lastSummary: RetrieveSummary | null = null;
+
+  constructor(store: ProjectStore, jobs: JobRunner, imports: ImportService, home: string) {
+    super(home);
+    this.store = store;
+    this.jobs = jobs;
+    this.imports = imports;
+    this.repo = new PacsRepository(store.db);
+  }
+
+  get cacheDir(): string {
+    return path.join(this.store.dir, CACHE_FOLDER);
   }
 
   private source(server: PacsServer, via: 'dicomweb' | 'dimse'): RetrieveSource {
@@ -142,44 +192,5 @@ export class PacsService {
 
   cancel(jobId: number): boolean {
     return this.jobs.cancel('pacs', jobId);
-  }
-
-  /** STOW-RS of every DICOM file in a folder (an export's SRs), one request per study. */
-  async stow(name: string, folder: string): Promise<{ stored: { sopUid: string; studyUid: string }[]; failed: { file: string; reason: string }[] }> {
-    const server = this.config.get(name);
-    const client = this.web(server);
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(folder);
-    } catch {
-      throw new LightboxError('not-found', `pacs.stow: ${folder} does not exist; choose the folder that holds the SRs (an export folder)`);
-    }
-    const files = st.isDirectory()
-      ? fs.readdirSync(folder, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.dcm')).map((e) => path.join(e.parentPath, e.name)).sort()
-      : [folder];
-    if (files.length === 0) throw new LightboxError('not-found', `pacs.stow: ${folder} holds no .dcm files; export with the SR format first`);
-    if (files.length > MAX_STOW_FILES) throw new LightboxError('bad-request', `pacs.stow: ${folder} holds ${files.length} files, more than ${MAX_STOW_FILES}; send a smaller folder`);
-    const failed: { file: string; reason: string }[] = [];
-    const byStudy = new Map<string, { file: string; sop: string }[]>();
-    for (const file of files) {
-      const h = readHeader(file);
-      if (h.kind !== 'dicom') {
-        failed.push({ file, reason: h.kind === 'rejected' ? h.reason : `not DICOM (${h.why})` });
-        continue;
-      }
-      const list = byStudy.get(h.record.study.studyUid) ?? [];
-      list.push({ file, sop: h.record.instance.sopUid });
-      byStudy.set(h.record.study.studyUid, list);
-    }
-    const stored: { sopUid: string; studyUid: string }[] = [];
-    for (const [studyUid, list] of byStudy) {
-      const r = await client.store(list.map((f) => fs.readFileSync(f.file)), studyUid);
-      const ok = new Set(r.stored);
-      for (const f of list) {
-        if (ok.has(f.sop)) stored.push({ sopUid: f.sop, studyUid });
-        else failed.push({ file: f.file, reason: r.failed.find((x) => x.sopUid === f.sop)?.reason ?? 'the server did not confirm it' });
-      }
-    }
-    return { stored, failed };
   }
 }
