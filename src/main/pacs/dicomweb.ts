@@ -1,6 +1,8 @@
 // A DICOMweb client on Node's fetch (dicomweb-client needs XMLHttpRequest and fails in Node, dicomweb-client#101):
 // QIDO-RS search, WADO-RS retrieve streamed through our multipart parser, STOW-RS store. Every failure is a
 // LightboxError that names the server, the request and what to do; credentials never appear in a message.
+import http from 'node:http';
+import https from 'node:https';
 import { LightboxError } from '../../shared/contract.ts';
 import type { DicomWebConfig, PacsQuery, PacsSeries, PacsStudy } from '../../shared/pacs-contract.ts';
 import { DEFAULT_LIMITS, boundaryOf, buildMultipart, newBoundary, readMultipart } from './multipart.ts';
@@ -116,14 +118,82 @@ export class DicomWebClient {
       clearTimeout(timer);
     }
     if (r.ok) return r;
-    const text = (await r.text().catch(() => '')).replace(/\s+/g, ' ').slice(0, 200);
+    throw this.statusError(r.status, await r.text().catch(() => ''), what);
+  }
+
+  private statusError(status: number, body: string, what: string): LightboxError {
+    const text = body.replace(/\s+/g, ' ').trim().slice(0, 200);
     const detail = text ? `: ${text}` : '';
-    if (r.status === 401 || r.status === 403) {
-      throw new LightboxError('unauthorized', `${what}: ${this.shown} refused the credentials (HTTP ${r.status}); check the server's auth settings (pacs.configure)`);
+    if (status === 401 || status === 403) {
+      return new LightboxError('unauthorized', `${what}: ${this.shown} refused the credentials (HTTP ${status}); check the server's auth settings (pacs.configure)`);
     }
-    if (r.status === 404) throw new LightboxError('not-found', `${what}: ${this.shown} has no such resource (HTTP 404)${detail}; check the UIDs and that the URL is the DICOMweb root`);
-    if (r.status >= 500) throw new LightboxError('io', `${what}: ${this.shown} failed (HTTP ${r.status})${detail}; retry later or check the PACS's log`);
-    throw new LightboxError('bad-request', `${what}: ${this.shown} refused the request (HTTP ${r.status})${detail}`);
+    if (status === 404) return new LightboxError('not-found', `${what}: ${this.shown} has no such resource (HTTP 404)${detail}; check the UIDs and that the URL is the DICOMweb root`);
+    if (status >= 500) return new LightboxError('io', `${what}: ${this.shown} failed (HTTP ${status})${detail}; retry later or check the PACS's log`);
+    if (status >= 300 && status < 400) return new LightboxError('bad-request', `${what}: ${this.shown} redirects (HTTP ${status}); configure the URL it redirects to`);
+    return new LightboxError('bad-request', `${what}: ${this.shown} refused the request (HTTP ${status})${detail}`);
+  }
+
+  /**
+   * A GET whose body is streamed with node:http (several times faster than fetch's web streams for large WADO-RS
+   * answers): the head within the timeout, then the body as Buffers, failing when no byte comes for the idle time
+   * or the connection breaks.
+   */
+  private streamGet(pathname: string, accept: string, what: string, signal?: AbortSignal): Promise<{ contentType: string | null; body: AsyncIterable<Buffer>; close: () => void }> {
+    const url = new URL(`${this.base}${pathname}`);
+    const idleMs = this.config.timeoutSeconds * 1000;
+    const shown = this.shown;
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new LightboxError('io', `${what}: cancelled`));
+        return;
+      }
+      const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'GET', headers: this.headers({ Accept: accept }) });
+      const onAbort = (): void => { req.destroy(new LightboxError('io', `${what}: cancelled`)); };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const head = setTimeout(() => req.destroy(new LightboxError('io', `${what}: ${shown} did not answer within ${this.config.timeoutSeconds} s; check the server, or raise its timeout`)), idleMs);
+      req.once('error', (e) => {
+        clearTimeout(head);
+        signal?.removeEventListener('abort', onAbort);
+        reject(e instanceof LightboxError ? e : new LightboxError('io', `${what}: cannot reach ${shown} (${causeOf(e)}); check that the PACS is running and the URL is right`));
+      });
+      req.once('response', (res) => {
+        clearTimeout(head);
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => { if (text.length < 1000) text += c; });
+          res.once('end', () => reject(this.statusError(status, text, what)));
+          res.once('error', () => reject(this.statusError(status, text, what)));
+          return;
+        }
+        async function* body(): AsyncGenerator<Buffer> {
+          let timer: NodeJS.Timeout | undefined;
+          const arm = (): void => {
+            clearTimeout(timer);
+            timer = setTimeout(() => res.destroy(new LightboxError('io', `${what}: no data for ${Math.round(idleMs / 1000)} s; the server stopped sending. Retry (the retrieve resumes)`)), idleMs);
+          };
+          arm();
+          try {
+            for await (const c of res) {
+              arm();
+              yield c as Buffer;
+            }
+            // A body that stops short of its Content-Length ends without an error on some Node versions.
+            if (!res.complete) throw new LightboxError('io', `${what}: the connection closed before the answer was complete; check that the server is running, then retry (the retrieve resumes)`);
+          } catch (e) {
+            if (e instanceof LightboxError) throw e;
+            throw new LightboxError('io', `${what}: the connection broke while receiving (${causeOf(e)}); check that the server is running, then retry (the retrieve resumes)`);
+          } finally {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', onAbort);
+            res.destroy();
+          }
+        }
+        resolve({ contentType: typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : null, body: body(), close: () => res.destroy() });
+      });
+      req.end();
+    });
   }
 
   private async json(r: Response, what: string): Promise<unknown> {
@@ -209,9 +279,15 @@ export class DicomWebClient {
   async *retrieve(studyUid: string, seriesUid: string, sopUid: string | null, signal?: AbortSignal): AsyncGenerator<RetrievedInstance> {
     const pathname = `/studies/${studyUid}/series/${seriesUid}${sopUid ? `/instances/${sopUid}` : ''}`;
     const what = `WADO-RS ${sopUid ? `instance ${sopUid}` : `series ${seriesUid}`} from ${this.shown}`;
-    const r = await this.request(pathname, { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*', signal }, what);
-    const boundary = boundaryOf(r.headers.get('content-type'), what);
-    for await (const part of readMultipart(idleBounded(r.body!, this.config.timeoutSeconds * 1000, what, signal), boundary, what, this.limits)) {
+    const r = await this.streamGet(pathname, 'multipart/related; type="application/dicom"; transfer-syntax=*', what, signal);
+    let boundary: string;
+    try {
+      boundary = boundaryOf(r.contentType, what);
+    } catch (e) {
+      r.close();
+      throw e;
+    }
+    for await (const part of readMultipart(r.body, boundary, what, this.limits)) {
       yield { bytes: part.body, contentType: part.headers['content-type'] ?? '' };
     }
   }

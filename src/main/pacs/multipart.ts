@@ -113,7 +113,9 @@ export async function* readMultipart(body: AsyncIterable<Uint8Array>, boundary: 
   for await (const chunk of body) {
     seen += chunk.length;
     if (state === 'epilogue') continue;
-    pending = pending.length ? Buffer.concat([pending, chunk]) : Buffer.from(chunk);
+    // No copy of a chunk on its own: it is ours once read (neither fetch nor node:http reuses chunk memory).
+    const view = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    pending = pending.length ? Buffer.concat([pending, view]) : view;
     for (;;) {
       if (state === 'preamble') {
         // Allow a CRLF-less first delimiter at offset 0, or CRLF-prefixed after a preamble.
@@ -173,14 +175,14 @@ export async function* readMultipart(body: AsyncIterable<Uint8Array>, boundary: 
           if (take > 0) {
             partBytes += take;
             if (partBytes > limits.maxPartBytes) fail(`a part is larger than the limit of ${limits.maxPartBytes} bytes`);
-            chunks.push(Buffer.from(pending.subarray(0, take)));
-            pending = Buffer.from(pending.subarray(take));
+            chunks.push(pending.subarray(0, take));
+            pending = pending.subarray(take);
           }
           break;
         }
         partBytes += at;
         if (partBytes > limits.maxPartBytes) fail(`a part is larger than the limit of ${limits.maxPartBytes} bytes`);
-        chunks.push(Buffer.from(pending.subarray(0, at)));
+        chunks.push(pending.subarray(0, at));
         pending = pending.subarray(at + delim.length);
         if (++parts > limits.maxParts) fail(`the answer holds more than ${limits.maxParts} parts`);
         const part: Part = { headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, partBytes) };
