@@ -17,6 +17,7 @@ import { TextSearch } from './inference/text-search.ts';
 import { LabelService, PromptWorkbench, labelHandlers, promptHandlers } from './labels/index.ts';
 import { ExportService, exportHandlers } from './export/index.ts';
 import { JobRunner } from './jobs/index.ts';
+import { PacsService, pacsHandlers } from './pacs/index.ts';
 import { folderHandlers } from './hosts/folder-browser.ts';
 import { projectHandlers } from './project/handlers.ts';
 import { ReaderRepository } from './project/reader-repo.ts';
@@ -55,6 +56,8 @@ export class Lightbox {
   readonly exports: ExportService;
   /** Readers and reading studies (reads apart from the project's labels). */
   readonly studies: StudyService;
+  /** PACS servers, browse, retrieve into the project's cache, STOW-RS. */
+  readonly pacs: PacsService;
   private readonly handlers: Handlers;
   /** Decodes the frames the viewer draws, off this thread and with a time limit per frame. */
   private readonly display = new DisplayDecoder();
@@ -74,6 +77,7 @@ export class Lightbox {
     this.search = new TextSearch(store, this.embeddings);
     const readerRepo = new ReaderRepository(store.db);
     this.studies = new StudyService(readerRepo, () => this.labels.schema().schema);
+    this.pacs = new PacsService(store, this.jobs, this.imports, lightboxHome());
     this.handlers = {
       ...readerHandlers(this.studies, readerRepo),
       ...projectHandlers(store),
@@ -84,6 +88,7 @@ export class Lightbox {
       ...searchHandlers(this.search),
       ...promptHandlers(new PromptWorkbench(this.labels.schemas, this.search)),
       ...exportHandlers(this.exports, this.labels),
+      ...pacsHandlers(this.pacs),
       ...workspace,
     };
   }

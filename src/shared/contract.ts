@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { LEVELS, LabelSchema } from './label-schema.ts';
 import { readerCalls } from './reader-contract.ts';
 import { textCalls } from './text-contract.ts';
+import { pacsCalls } from './pacs-contract.ts';
 
 export { LabelSchema } from './label-schema.ts';
 export { ReadingStudy, StudyAgreement } from './reader-contract.ts';
@@ -135,8 +136,8 @@ export type ImportSummary = z.infer<typeof ImportSummary>;
 
 export const JobProgress = z.object({
   jobId: z.number().int(),
-  kind: z.enum(['import', 'embed', 'export']),
-  phase: z.enum(['scanning', 'reading', 'embedding', 'pooling', 'exporting', 'paused', 'done', 'cancelled', 'failed']),
+  kind: z.enum(['import', 'embed', 'export', 'pacs']),
+  phase: z.enum(['scanning', 'reading', 'embedding', 'pooling', 'exporting', 'retrieving', 'paused', 'done', 'cancelled', 'failed']),
   done: z.number().int(),
   total: z.number().int(),
   ratePerSecond: z.number(),
@@ -462,6 +463,8 @@ export const calls = {
   ...readerCalls,
   // ---- text search and the prompt workbench (src/shared/text-contract.ts) ----
   ...textCalls,
+  // ---- PACS (src/shared/pacs-contract.ts) ----
+  ...pacsCalls,
   'project.info': { input: Empty, result: ProjectInfo },
   'project.recent': { input: Empty, result: z.array(RecentProject) },
   /**
@@ -614,6 +617,7 @@ export const PATH_INPUTS: { readonly [N in CallName]?: readonly string[] } = {
   'embed.start': ['model'],
   'folders.list': ['path'],
   'workspace.open': ['dir'],
+  'pacs.stow': ['folder'],
 };
 /** What a caller may send (defaults optional). */
 export type CallInput<N extends CallName> = z.input<(typeof calls)[N]['input']>;

@@ -12,6 +12,7 @@ import type { JobResults } from '../jobs/index.ts';
 import { explainStoreError } from '../project/project-store.ts';
 import { STUDY_USAGE, runReaderCommand } from './study-commands.ts';
 import { SEARCH_USAGE, runSearch } from './search-command.ts';
+import { PACS_USAGE, runPacsCommand } from './pacs-commands.ts';
 
 const USAGE = `usage: lightbox <command> [options]
 
@@ -31,6 +32,7 @@ const USAGE = `usage: lightbox <command> [options]
                                              record labels from an export or SRs, with provenance "imported"
 ${STUDY_USAGE}
 ${SEARCH_USAGE}
+${PACS_USAGE}
   serve [--project <dir>] [--port N]         serve the workstation UI on 127.0.0.1 (default: the demo project)
 
 A project is a folder holding lightbox.db; it is created on first import.`;
@@ -369,6 +371,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'study': case 'agreement': return await runReaderCommand(cmd, rest, args.flags, requireProject(args));
       case 'import-labels': return await runImportLabels(args, rest[0], json);
       case 'search': return await runSearch(rest, args.flags, requireProject(args));
+      case 'pacs': return await runPacsCommand(rest[0], args.flags, rest.slice(1));
       case 'serve': {
         const dir = flag(args, 'project') ? path.resolve(flag(args, 'project')!) : defaultDemoProject();
         if (!flag(args, 'project') && !fs.existsSync(path.join(dir, 'lightbox.db'))) await runDemo(dir, undefined, false);
