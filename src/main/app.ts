@@ -68,7 +68,12 @@ export class Lightbox {
     this.labels = new LabelService(store, this.embeddings, lightboxHome(), (version, reason) => this.emit('labels.changed', { version, reason }));
     this.exports = new ExportService(store, () => this.labels.schema().schema, () => this.labels.profile().annotator, this.jobs);
     const readerRepo = new ReaderRepository(store.db);
-    this.studies = new StudyService(readerRepo, () => this.labels.schema().schema);
+    this.studies = new StudyService(readerRepo, () => this.labels.schema().schema, (level, uid) => {
+      const itemId = this.labels.repo.idOf(level, uid);
+      const ctx = itemId === undefined ? null : this.labels.repo.itemContext(level, itemId);
+      return itemId === undefined || !ctx ? null : { itemId, ...ctx };
+    });
+    this.labels.items.modelBlinding = { hidden: (level, uid) => this.studies.modelHidden(level, uid), any: () => this.studies.anyModelHidden() };
     this.handlers = {
       ...readerHandlers(this.studies, readerRepo),
       ...projectHandlers(store),

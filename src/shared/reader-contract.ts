@@ -15,6 +15,8 @@ export const ReadingStudy = z.object({
   readers: z.array(z.string()),
   seed: z.number().int(),
   repeatShare: z.number(),
+  /** Readers see nothing of the model (suggestions, scores, model-ranked queues) for the study's items until it is unblinded. */
+  blindedToModel: z.boolean(),
   createdBy: z.string(),
   createdAt: z.string(),
   unblinded: z.boolean(),
@@ -61,6 +63,7 @@ export const readerCalls = {
       seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
       /** Share of items shown a second time, after all first reads, for intra-reader agreement. */
       repeatShare: z.number().min(0).max(1).default(0),
+      blindedToModel: z.boolean().default(true),
     }).strict(),
     result: ReadingStudy,
   },
@@ -70,6 +73,21 @@ export const readerCalls = {
   'reading.next': {
     input: z.object({ study: StudyId }).strict(),
     result: z.object({ position: z.number().int(), itemUid: z.string(), done: z.number().int(), total: z.number().int() }).nullable(),
+  },
+  /**
+   * What the current reader reads at a position of their order: the item's images and their own read so far —
+   * never a suggestion, a score or another reader's read, whatever the study's options.
+   */
+  'reading.item': {
+    input: z.object({ study: StudyId, position: z.number().int().min(0) }).strict(),
+    result: z.object({
+      position: z.number().int(), itemUid: z.string(), repeat: z.boolean(),
+      level: z.enum(['study', 'series', 'image']), itemId: z.number().int(), studyId: z.number().int(), title: z.string(),
+      images: z.array(z.object({ instanceId: z.number().int(), frames: z.number().int() })),
+      /** This reader's read at this position, or null. */
+      label: z.string().nullable(),
+      done: z.number().int(), total: z.number().int(),
+    }),
   },
   /** Records the current reader's read at a position of their order (a later read of the same position replaces it). */
   'reading.read': {

@@ -15,6 +15,7 @@ export function readerHandlers(studies: StudyService, repo: ReaderRepository): A
     'reading.list': () => studies.list(),
     'reading.status': (i) => studies.status(i.study),
     'reading.next': (i) => studies.next(i.study),
+    'reading.item': (i) => studies.item(i),
     'reading.read': (i) => studies.read(i),
     'reading.reads': (i) => studies.reads(i.study),
     'reading.unblind': (i) => studies.unblind(i.study),
