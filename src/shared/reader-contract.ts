@@ -120,6 +120,19 @@ export const readerCalls = {
       queue: z.array(z.string()),
     }),
   },
+  /**
+   * One item of an unblinded study for the adjudicator: its images, every reader's reads of it side by side (first
+   * reads and repeats) and its reference label so far. Refused while the study is blinded.
+   */
+  'reading.case': {
+    input: z.object({ study: StudyId, itemUid: z.string().min(1).max(128) }).strict(),
+    result: z.object({
+      itemUid: z.string(), level: z.enum(['study', 'series', 'image']), itemId: z.number().int(), studyId: z.number().int(), title: z.string(),
+      images: z.array(z.object({ instanceId: z.number().int(), frames: z.number().int() })),
+      reads: z.array(z.object({ reader: z.string(), label: z.string().nullable(), repeat: z.string().nullable() })),
+      adjudication: z.object({ label: z.string(), adjudicator: z.string(), at: z.string() }).nullable(),
+    }),
+  },
   /** The current reader decides an item's reference label (unblinded studies only). */
   'reading.adjudicate': {
     input: z.object({ study: StudyId, itemUid: z.string().min(1).max(128), label: z.string().min(1).max(64) }).strict(),

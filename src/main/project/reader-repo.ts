@@ -33,6 +33,11 @@ export class ReaderRepository {
   studies(): StudyRow[] {
     return this.db.prepare('SELECT * FROM reading_studies ORDER BY id').all() as StudyRow[];
   }
+  /** A study's row without its item and reader lists (which are long and never change). */
+  studyHead(id: number): Omit<StudyRow, 'items' | 'readers'> | undefined {
+    return this.db.prepare(`SELECT id, name, group_key, seed, repeat_share, created_by, created_at, unblinded_at, blinded_to_model
+      FROM reading_studies WHERE id = ?`).get(id) as Omit<StudyRow, 'items' | 'readers'> | undefined;
+  }
   study(id: number): StudyRow | undefined {
     return this.db.prepare('SELECT * FROM reading_studies WHERE id = ?').get(id) as StudyRow | undefined;
   }

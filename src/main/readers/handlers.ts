@@ -2,7 +2,7 @@
 import { LightboxError } from '../../shared/contract.ts';
 import type { AreaHandlers } from '../../shared/contract.ts';
 import type { ReaderRepository } from '../project/reader-repo.ts';
-import { adjudicate, referenceStandard } from './reference.ts';
+import { adjudicate, referenceStandard, studyCase } from './reference.ts';
 import { studyAgreement } from './study-agreement.ts';
 import type { StudyService } from './study-service.ts';
 
@@ -20,6 +20,7 @@ export function readerHandlers(studies: StudyService, repo: ReaderRepository): A
     'reading.reads': (i) => studies.reads(i.study),
     'reading.unblind': (i) => studies.unblind(i.study),
     'reading.reference': (i) => referenceStandard(studies, repo, i),
+    'reading.case': (i) => studyCase(studies, repo, i),
     'reading.adjudicate': (i) => adjudicate(studies, repo, studies.listReaders().current, i),
     'reading.agreement': (i) => {
       const d = studies.data(i.study, 'reading.agreement');

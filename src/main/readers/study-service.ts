@@ -9,7 +9,7 @@ import { readingOrder } from './reading-order.ts';
 
 const now = (): string => new Date().toISOString();
 
-export interface StudyData { row: StudyRow; items: string[]; readers: string[]; group: LabelGroup }
+export interface StudyData { row: Omit<StudyRow, 'items' | 'readers'>; items: string[]; readers: string[]; group: LabelGroup }
 
 /** Where an item of a study is in the project, for showing it (the labels area's item context). */
 export type ItemLocator = (level: Level, uid: string) => { itemId: number; studyId: number; title: string; images: { instanceId: number; frames: number }[] } | null;
@@ -116,11 +116,13 @@ export class StudyService {
   }
 
   data(id: number, call: string): StudyData {
-    const row = this.repo.study(id);
+    // The lists are read and parsed once per study: a call about one read must not cost the whole study.
+    const cached = this.lists.get(id);
+    const row = cached ? this.repo.studyHead(id) : this.repo.study(id);
     if (!row) throw new LightboxError('not-found', `${call}: study: no reading study ${id}`);
     const group = this.schema().groups.find((g) => g.key === row.group_key);
     if (!group) throw new LightboxError('conflict', `${call}: group "${row.group_key}" of study ${id} is no longer in the label schema`);
-    const l = this.lists.get(id) ?? this.listsOf(row);
+    const l = cached ?? this.listsOf(row as StudyRow);
     return { row, items: l.items, readers: l.readers, group };
   }
 
@@ -174,13 +176,18 @@ export class StudyService {
     return { position: c.first, itemUid: d.items[c.order[c.first]!]!, done: c.done, total: c.order.length };
   }
 
+  /** Where an item is in the project (null when it has left it). */
+  locateItem(level: Level, uid: string): ReturnType<ItemLocator> {
+    return this.locate?.(level, uid) ?? null;
+  }
+
   item(i: CallParsed<'reading.item'>): CallResult<'reading.item'> {
     const d = this.data(i.study, 'reading.item');
     const reader = this.readerOf(d, 'reading.item');
     const c = this.cursor(d, reader);
     if (i.position >= c.order.length) throw new LightboxError('bad-request', `reading.item: position: ${i.position} is past the end of the order (${c.order.length} reads)`);
     const itemUid = d.items[c.order[i.position]!]!;
-    const at = this.locate?.(d.group.level, itemUid);
+    const at = this.locateItem(d.group.level, itemUid);
     if (!at) throw new LightboxError('not-found', `reading.item: ${d.group.level} ${itemUid} of study ${i.study} is no longer in this project`);
     const own = c.read[i.position] === 1 ? this.repo.readAt(i.study, reader, i.position) : null;
     return {
