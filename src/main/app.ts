@@ -12,7 +12,7 @@ import { TS } from './dicom/header.ts';
 import { ImportService } from './dicom/import-service.ts';
 import { EmbedService } from './inference/embed-service.ts';
 import { embedHandlers } from './inference/handlers.ts';
-import { LabelService, labelHandlers } from './labels/index.ts';
+import { LabelService, labelHandlers, modelPredictions } from './labels/index.ts';
 import { ExportService, exportHandlers } from './export/index.ts';
 import { JobRunner } from './jobs/index.ts';
 import { folderHandlers } from './hosts/folder-browser.ts';
@@ -75,7 +75,7 @@ export class Lightbox {
     });
     this.labels.items.modelBlinding = { hidden: (level, uid) => this.studies.modelHidden(level, uid), any: () => this.studies.anyModelHidden() };
     this.handlers = {
-      ...readerHandlers(this.studies, readerRepo),
+      ...readerHandlers(this.studies, readerRepo, (g, items, folds) => modelPredictions(this.labels.repo, this.embeddings, g, items, folds)),
       ...projectHandlers(store),
       ...folderHandlers(store),
       ...dicomHandlers(store, this.imports),

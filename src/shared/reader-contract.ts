@@ -1,6 +1,7 @@
 // The reader-study calls of the contract (readers.*, reading.*), kept in their own block: named local readers, the
 // current reader, reading studies with blinded per-reader reads, and agreement between readers.
 import { z } from 'zod';
+import { StudyComparison } from './reader-compare.ts';
 
 const Name = z.string().trim().min(1, 'name must not be empty').max(100);
 const StudyId = z.number().int().min(1);
@@ -132,6 +133,21 @@ export const readerCalls = {
       reads: z.array(z.object({ reader: z.string(), label: z.string().nullable(), repeat: z.string().nullable() })),
       adjudication: z.object({ label: z.string(), adjudicator: z.string(), at: z.string() }).nullable(),
     }),
+  },
+  /**
+   * The model against the readers on the reference standard (unblinded studies), per sub-task of the hierarchy:
+   * accuracy, sensitivity and specificity per class with 95 % CIs for each reader and for the model (out-of-fold
+   * adapter predictions and zero-shot), the model's macro AUC with a bootstrap CI, and its ROC curves.
+   */
+  'reading.compare': {
+    input: z.object({
+      study: StudyId,
+      rule: z.enum(['unanimous', 'majority']).default('majority'),
+      resamples: z.number().int().min(1).max(10_000).default(1000),
+      seed: z.number().int().min(0).default(1),
+      folds: z.number().int().min(2).max(20).default(5),
+    }).strict(),
+    result: StudyComparison,
   },
   /** The current reader decides an item's reference label (unblinded studies only). */
   'reading.adjudicate': {

@@ -3,10 +3,12 @@ import { LightboxError } from '../../shared/contract.ts';
 import type { AreaHandlers } from '../../shared/contract.ts';
 import type { ReaderRepository } from '../project/reader-repo.ts';
 import { adjudicate, referenceStandard, studyCase } from './reference.ts';
+import { compareModelAndReaders } from './model-vs-readers.ts';
+import type { Predict } from './model-vs-readers.ts';
 import { studyAgreement } from './study-agreement.ts';
 import type { StudyService } from './study-service.ts';
 
-export function readerHandlers(studies: StudyService, repo: ReaderRepository): AreaHandlers<'readers'> & AreaHandlers<'reading'> {
+export function readerHandlers(studies: StudyService, repo: ReaderRepository, predict: Predict): AreaHandlers<'readers'> & AreaHandlers<'reading'> {
   return {
     'readers.list': () => studies.listReaders(),
     'readers.create': (i) => studies.createReader(i.name),
@@ -20,6 +22,7 @@ export function readerHandlers(studies: StudyService, repo: ReaderRepository): A
     'reading.reads': (i) => studies.reads(i.study),
     'reading.unblind': (i) => studies.unblind(i.study),
     'reading.reference': (i) => referenceStandard(studies, repo, i),
+    'reading.compare': (i) => compareModelAndReaders(studies, repo, predict, i),
     'reading.case': (i) => studyCase(studies, repo, i),
     'reading.adjudicate': (i) => adjudicate(studies, repo, studies.listReaders().current, i),
     'reading.agreement': (i) => {
