@@ -14,7 +14,7 @@ import { EmbedService } from './inference/embed-service.ts';
 import { embedHandlers } from './inference/handlers.ts';
 import { searchHandlers } from './inference/text-handlers.ts';
 import { TextSearch } from './inference/text-search.ts';
-import { LabelService, PromptWorkbench, labelHandlers, promptHandlers } from './labels/index.ts';
+import { LabelService, PromptWorkbench, labelHandlers, modelPredictions, promptHandlers } from './labels/index.ts';
 import { ExportService, exportHandlers } from './export/index.ts';
 import { JobRunner } from './jobs/index.ts';
 import { PacsService, pacsHandlers } from './pacs/index.ts';
@@ -76,10 +76,15 @@ export class Lightbox {
     this.exports = new ExportService(store, () => this.labels.schema().schema, () => this.labels.profile().annotator, this.jobs);
     this.search = new TextSearch(store, this.embeddings);
     const readerRepo = new ReaderRepository(store.db);
-    this.studies = new StudyService(readerRepo, () => this.labels.schema().schema);
+    this.studies = new StudyService(readerRepo, () => this.labels.schema().schema, (level, uid) => {
+      const itemId = this.labels.repo.idOf(level, uid);
+      const ctx = itemId === undefined ? null : this.labels.repo.itemContext(level, itemId);
+      return itemId === undefined || !ctx ? null : { itemId, ...ctx };
+    });
+    this.labels.items.modelBlinding = { hidden: (level, uid) => this.studies.modelHidden(level, uid), any: () => this.studies.anyModelHidden() };
     this.pacs = new PacsService(store, this.jobs, this.imports, lightboxHome());
     this.handlers = {
-      ...readerHandlers(this.studies, readerRepo),
+      ...readerHandlers(this.studies, readerRepo, (g, items, folds) => modelPredictions(this.labels.repo, this.embeddings, g, items, folds)),
       ...projectHandlers(store),
       ...folderHandlers(store),
       ...dicomHandlers(store, this.imports),

@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 
 export interface StudyRow {
   id: number; name: string; group_key: string; items: string; readers: string; seed: number;
-  repeat_share: number; created_by: string; created_at: string; unblinded_at: string | null;
+  repeat_share: number; created_by: string; created_at: string; unblinded_at: string | null; blinded_to_model: number;
 }
 export interface ReadRow { id: number; at: string; reader: string; position: number; item_uid: string; value: string }
 
@@ -27,11 +27,16 @@ export class ReaderRepository {
     this.db.prepare("INSERT INTO meta(key, value) VALUES ('current_reader', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(name);
   }
   addStudy(s: Omit<StudyRow, 'id' | 'unblinded_at'>): number {
-    return Number(this.db.prepare(`INSERT INTO reading_studies(name, group_key, items, readers, seed, repeat_share, created_by, created_at)
-      VALUES (@name, @group_key, @items, @readers, @seed, @repeat_share, @created_by, @created_at)`).run(s).lastInsertRowid);
+    return Number(this.db.prepare(`INSERT INTO reading_studies(name, group_key, items, readers, seed, repeat_share, created_by, created_at, blinded_to_model)
+      VALUES (@name, @group_key, @items, @readers, @seed, @repeat_share, @created_by, @created_at, @blinded_to_model)`).run(s).lastInsertRowid);
   }
   studies(): StudyRow[] {
     return this.db.prepare('SELECT * FROM reading_studies ORDER BY id').all() as StudyRow[];
+  }
+  /** A study's row without its item and reader lists (which are long and never change). */
+  studyHead(id: number): Omit<StudyRow, 'items' | 'readers'> | undefined {
+    return this.db.prepare(`SELECT id, name, group_key, seed, repeat_share, created_by, created_at, unblinded_at, blinded_to_model
+      FROM reading_studies WHERE id = ?`).get(id) as Omit<StudyRow, 'items' | 'readers'> | undefined;
   }
   study(id: number): StudyRow | undefined {
     return this.db.prepare('SELECT * FROM reading_studies WHERE id = ?').get(id) as StudyRow | undefined;
@@ -49,6 +54,29 @@ export class ReaderRepository {
     return this.db.prepare(`SELECT e.id, e.at, e.reader, e.position, e.item_uid, e.value FROM reading_events e
       WHERE e.study_pk = @study ${where} AND e.id = (SELECT MAX(id) FROM reading_events x WHERE x.study_pk = e.study_pk AND x.reader = e.reader AND x.position = e.position)
       ORDER BY e.reader, e.position`).all(reader === undefined ? { study } : { study, reader }) as ReadRow[];
+  }
+  /**
+   * One reader's reads with an id above `afterId`, oldest first: what happened since a cursor last looked. A range
+   * of the primary key, so a reader's next item costs the reads since, not the whole study (the unary + keeps
+   * SQLite off the (study, reader, position) index, which would scan every read of the reader).
+   */
+  readsSince(study: number, reader: string, afterId: number): { id: number; position: number }[] {
+    return this.db.prepare('SELECT id, position FROM reading_events WHERE id > ? AND +study_pk = ? AND +reader = ? ORDER BY id')
+      .all(afterId, study, reader) as { id: number; position: number }[];
+  }
+  /** The latest read of one reader at one position, or null. */
+  readAt(study: number, reader: string, position: number): string | null {
+    return (this.db.prepare('SELECT value FROM reading_events WHERE study_pk = ? AND reader = ? AND position = ? ORDER BY id DESC LIMIT 1').pluck().get(study, reader, position) as string | undefined) ?? null;
+  }
+  /** Changes whenever a study is made or unblinded: the key of caches over the studies. */
+  studiesVersion(): string {
+    const r = this.db.prepare('SELECT COUNT(*) AS n, MAX(id) AS last, COUNT(unblinded_at) AS open FROM reading_studies').get() as { n: number; last: number | null; open: number };
+    return `${r.n}:${r.last ?? 0}:${r.open}`;
+  }
+  /** Reads per reader (distinct positions), for progress. */
+  progress(study: number): Map<string, number> {
+    const rows = this.db.prepare('SELECT reader, COUNT(DISTINCT position) AS n FROM reading_events WHERE study_pk = ? GROUP BY reader').all(study) as { reader: string; n: number }[];
+    return new Map(rows.map((r) => [r.reader, r.n]));
   }
   addAdjudication(study: number, itemUid: string, value: string, adjudicator: string, at: string): number {
     return Number(this.db.prepare('INSERT INTO reading_adjudications(at, study_pk, item_uid, value, adjudicator) VALUES (?, ?, ?, ?, ?)')

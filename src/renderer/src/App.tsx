@@ -7,6 +7,8 @@ import { ImportPanel } from './features/import/ImportPanel.tsx';
 import { LabelView } from './features/labelling/LabelView.tsx';
 import { ProjectsDialog } from './features/projects/ProjectsDialog.tsx';
 import { TextSearchPanel } from './features/search/TextSearchPanel.tsx';
+import { ReaderSwitch } from './features/readers/ReaderSwitch.tsx';
+import { ReadersView } from './features/readers/ReadersView.tsx';
 import { StudyView } from './features/viewer/StudyView.tsx';
 import { Worklist } from './features/worklist/Worklist.tsx';
 import { formatRoute, parseRoute } from './routes.ts';
@@ -70,6 +72,7 @@ export function App() {
           {labelling ? 'Worklist' : 'Label'}
         </button>
         <button onClick={() => setShowSearch((v) => !v)} aria-pressed={showSearch} data-testid="open-text-search" title="Find images by what they show, in words (the model's text encoder)">Search text</button>
+        <ReaderSwitch onOpen={() => go({ view: 'readers', study: null })} />
         <span className="host" title="How this window talks to Lightbox">{api.host === 'electron' ? 'desktop' : 'browser host'}</span>
         <button onClick={() => setShowProjects(true)} data-testid="open-projects" title="Open, create or switch projects">Projects…</button>
         <button onClick={() => setShowImport(true)} data-testid="open-import">Import folder…</button>
@@ -83,7 +86,9 @@ export function App() {
         </div>
       )}
       <main className="content">
-        {route.view === 'study'
+        {route.view === 'readers'
+          ? <ReadersView route={route} go={go} />
+          : route.view === 'study'
           ? <StudyView key={route.studyId} studyId={route.studyId} onClose={toWorklist} onOpenStudy={openStudy} />
           : route.view === 'label'
             ? <LabelView onOpenStudy={openStudy} openItem={route.item} onItem={onLabelItem} />
