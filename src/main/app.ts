@@ -17,6 +17,7 @@ import { ExportService, exportHandlers } from './export/index.ts';
 import { JobRunner } from './jobs/index.ts';
 import { folderHandlers } from './hosts/folder-browser.ts';
 import { projectHandlers } from './project/handlers.ts';
+import { MapService, mapHandlers } from './review/index.ts';
 import { ReaderRepository } from './project/reader-repo.ts';
 import { StudyService, readerHandlers } from './readers/index.ts';
 import { ProjectStore, explainStoreError } from './project/project-store.ts';
@@ -49,6 +50,8 @@ export class Lightbox {
   readonly embeddings: EmbedService;
   readonly labels: LabelService;
   readonly exports: ExportService;
+  /** The embedding map: 2-D layouts of the current model's vectors, computed as jobs and cached per model. */
+  readonly map: MapService;
   /** Readers and reading studies (reads apart from the project's labels). */
   readonly studies: StudyService;
   private readonly handlers: Handlers;
@@ -61,12 +64,16 @@ export class Lightbox {
     this.jobs = new JobRunner(store.jobs, (p) => {
       this.emit('job.progress', p);
       // New vectors: suggestions and queues are rebuilt over them.
-      if (p.kind === 'embed' && p.phase === 'done') this.labels.requestRefresh('embeddings');
+      if (p.kind === 'embed' && p.phase === 'done') {
+        this.labels.requestRefresh('embeddings');
+        void this.map.placeNew();
+      }
     });
     this.imports = new ImportService(store, this.jobs, () => this.emit('project.changed', { reason: 'import' }));
     this.embeddings = new EmbedService(store, lightboxHome(), this.jobs);
     this.labels = new LabelService(store, this.embeddings, lightboxHome(), (version, reason) => this.emit('labels.changed', { version, reason }));
     this.exports = new ExportService(store, () => this.labels.schema().schema, () => this.labels.profile().annotator, this.jobs);
+    this.map = new MapService(store, this.embeddings, this.labels, this.jobs);
     const readerRepo = new ReaderRepository(store.db);
     this.studies = new StudyService(readerRepo, () => this.labels.schema().schema);
     this.handlers = {
@@ -77,6 +84,7 @@ export class Lightbox {
       ...embedHandlers(this.embeddings),
       ...labelHandlers(this.labels),
       ...exportHandlers(this.exports, this.labels),
+      ...mapHandlers(this.map),
       ...workspace,
     };
   }

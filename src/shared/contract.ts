@@ -3,10 +3,12 @@
 // renderer client derive their types and channel names from this file and nowhere else.
 import { z } from 'zod';
 import { LEVELS, LabelSchema } from './label-schema.ts';
+import { mapCalls } from './map-contract.ts';
 import { readerCalls } from './reader-contract.ts';
 
 export { LabelSchema } from './label-schema.ts';
 export { ReadingStudy, StudyAgreement } from './reader-contract.ts';
+export { Coded, MapPoints, MapSummary } from './map-contract.ts';
 
 // ---- domain records (results) ----
 
@@ -133,8 +135,8 @@ export type ImportSummary = z.infer<typeof ImportSummary>;
 
 export const JobProgress = z.object({
   jobId: z.number().int(),
-  kind: z.enum(['import', 'embed', 'export']),
-  phase: z.enum(['scanning', 'reading', 'embedding', 'pooling', 'exporting', 'paused', 'done', 'cancelled', 'failed']),
+  kind: z.enum(['import', 'embed', 'export', 'map']),
+  phase: z.enum(['scanning', 'reading', 'embedding', 'pooling', 'exporting', 'projecting', 'placing', 'paused', 'done', 'cancelled', 'failed']),
   done: z.number().int(),
   total: z.number().int(),
   ratePerSecond: z.number(),
@@ -456,6 +458,8 @@ export type WorklistQuery = z.input<typeof WorklistQuery>;
 export const calls = {
   // ---- reader studies (src/shared/reader-contract.ts) ----
   ...readerCalls,
+  // ---- the embedding map and bulk labels (src/shared/map-contract.ts) ----
+  ...mapCalls,
   'project.info': { input: Empty, result: ProjectInfo },
   'project.recent': { input: Empty, result: z.array(RecentProject) },
   /**

@@ -1,6 +1,6 @@
 // The kinds of job, with the words their messages use and the result each one ends with. A new kind of job is a
 // line here and in the contract's JobProgress kinds, plus its JobSpec where the work lives.
-import type { ExportSummary, ImportSummary, JobProgress } from '../../shared/contract.ts';
+import type { ExportSummary, ImportSummary, JobProgress, MapSummary } from '../../shared/contract.ts';
 import type { EmbedSummary } from '../inference/embed-pipeline.ts';
 
 export type JobKind = JobProgress['kind'];
@@ -9,6 +9,7 @@ export interface JobResults {
   import: ImportSummary;
   embed: EmbedSummary;
   export: ExportSummary;
+  map: MapSummary;
 }
 
 /** `noun` starts a busy message ("an import is already running …"); `title` a failure ("Import failed: …"). */
@@ -16,4 +17,5 @@ export const JOB_KINDS: { [K in JobKind]: { noun: string; title: string } } = {
   import: { noun: 'an import', title: 'Import' },
   embed: { noun: 'embedding', title: 'Embedding' },
   export: { noun: 'an export', title: 'Export' },
+  map: { noun: 'a map projection', title: 'Map projection' },
 };
