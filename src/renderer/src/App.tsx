@@ -5,6 +5,7 @@ import { EmbedBar } from './features/embed/EmbedBar.tsx';
 import { ExportDialog } from './features/export/ExportDialog.tsx';
 import { ImportPanel } from './features/import/ImportPanel.tsx';
 import { LabelView } from './features/labelling/LabelView.tsx';
+import { MapView } from './features/map/MapView.tsx';
 import { ProjectsDialog } from './features/projects/ProjectsDialog.tsx';
 import { StudyView } from './features/viewer/StudyView.tsx';
 import { Worklist } from './features/worklist/Worklist.tsx';
@@ -67,6 +68,7 @@ export function App() {
         <button onClick={() => go(labelling ? { view: 'worklist' } : { view: 'label', item: null })} aria-pressed={labelling} data-testid="open-label" title="Label studies with suggestions, from the keyboard">
           {labelling ? 'Worklist' : 'Label'}
         </button>
+        <button onClick={() => go(route.view === 'map' ? { view: 'worklist' } : { view: 'map' })} aria-pressed={route.view === 'map'} data-testid="open-map" title="The embedding map: every image as a point, coloured by label, model or DICOM attribute">Map</button>
         <span className="host" title="How this window talks to Lightbox">{api.host === 'electron' ? 'desktop' : 'browser host'}</span>
         <button onClick={() => setShowProjects(true)} data-testid="open-projects" title="Open, create or switch projects">Projects…</button>
         <button onClick={() => setShowImport(true)} data-testid="open-import">Import folder…</button>
@@ -82,6 +84,8 @@ export function App() {
       <main className="content">
         {route.view === 'study'
           ? <StudyView key={route.studyId} studyId={route.studyId} onClose={toWorklist} onOpenStudy={openStudy} />
+          : route.view === 'map'
+            ? <MapView onOpenStudy={openStudy} />
           : route.view === 'label'
             ? <LabelView onOpenStudy={openStudy} openItem={route.item} onItem={onLabelItem} />
             : <Worklist version={version} onOpen={openStudy} />}

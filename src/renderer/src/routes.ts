@@ -1,5 +1,5 @@
 // Where the window is, as a hash route, so Back and Forward work and a view has a link:
-// #/ (the worklist), #/study/<id>, #/label (the labelling queue), #/label/<level>/<id> (one item).
+// #/ (the worklist), #/study/<id>, #/label (the labelling queue), #/label/<level>/<id> (one item), #/map (the embedding map).
 // Hash routes need nothing from the host: the loopback server and Electron's file both serve one page.
 import { LEVELS } from '../../shared/label-schema.ts';
 import type { Level } from '../../shared/label-schema.ts';
@@ -7,7 +7,8 @@ import type { Level } from '../../shared/label-schema.ts';
 export type Route =
   | { view: 'worklist' }
   | { view: 'study'; studyId: number }
-  | { view: 'label'; item: { level: Level; itemId: number } | null };
+  | { view: 'label'; item: { level: Level; itemId: number } | null }
+  | { view: 'map' };
 
 const id = (s: string | undefined): number | null => (s !== undefined && /^[1-9]\d{0,15}$/.test(s) ? Number(s) : null);
 const isLevel = (s: string | undefined): s is Level => (LEVELS as readonly string[]).includes(s ?? '');
@@ -24,6 +25,7 @@ export function parseRoute(hash: string): Route {
     const itemId = id(b);
     return { view: 'label', item: isLevel(a) && itemId !== null ? { level: a, itemId } : null };
   }
+  if (view === 'map') return { view: 'map' };
   return { view: 'worklist' };
 }
 
@@ -32,5 +34,6 @@ export function formatRoute(r: Route): string {
     case 'worklist': return '#/';
     case 'study': return `#/study/${r.studyId}`;
     case 'label': return r.item ? `#/label/${r.item.level}/${r.item.itemId}` : '#/label';
+    case 'map': return '#/map';
   }
 }
