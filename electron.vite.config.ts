@@ -16,7 +16,8 @@ export default defineConfig({
           'map-worker': resolve(__dirname, 'src/main/review/map-worker.ts'),
         },
         output: { entryFileNames: '[name].js' },
-        external: ['better-sqlite3', 'onnxruntime-node'],
+        // Native modules load their own prebuilds at run time (bundling breaks usearch's lookup: usearch#377).
+        external: ['better-sqlite3', 'onnxruntime-node', 'usearch'],
       },
     },
   },

@@ -136,7 +136,7 @@ export type ImportSummary = z.infer<typeof ImportSummary>;
 export const JobProgress = z.object({
   jobId: z.number().int(),
   kind: z.enum(['import', 'embed', 'export', 'map']),
-  phase: z.enum(['scanning', 'reading', 'embedding', 'pooling', 'exporting', 'projecting', 'placing', 'paused', 'done', 'cancelled', 'failed']),
+  phase: z.enum(['scanning', 'reading', 'embedding', 'pooling', 'exporting', 'projecting', 'placing', 'neighbours', 'paused', 'done', 'cancelled', 'failed']),
   done: z.number().int(),
   total: z.number().int(),
   ratePerSecond: z.number(),

@@ -81,6 +81,25 @@ export const BulkTarget = z.object({
 });
 export type BulkTarget = z.infer<typeof BulkTarget>;
 
+/** A review queue of the embeddings: each item with why it is there, and the item it was compared with. */
+const ReviewQueue = z.object({
+  level: z.enum(LEVELS),
+  /** false: no nearest-neighbour graph for this level yet (map.start computes it with the map). */
+  ready: z.boolean(),
+  /** Whether the neighbours were found by exact search (small projects) or an HNSW index. */
+  exact: z.boolean(),
+  total: z.number().int(),
+  items: z.array(z.object({
+    itemId: z.number().int(),
+    studyId: z.number().int(),
+    instanceId: z.number().int().nullable(),
+    /** Duplicates: the cosine similarity; outliers: the mean cosine distance to the nearest neighbours. */
+    score: z.number(),
+    reason: z.string(),
+    other: z.object({ itemId: z.number().int(), studyId: z.number().int(), instanceId: z.number().int().nullable() }).nullable(),
+  })),
+});
+
 export const mapCalls = {
   /** Computes (or refreshes) the map of a level: a job (job.progress kind "map"). `refit`: fit the layout anew. */
   'map.start': {
@@ -102,6 +121,16 @@ export const mapCalls = {
       last: MapSummary.nullable(),
       error: z.string(),
     }),
+  },
+  /** Near-duplicate pairs (cosine ≥ threshold), most similar first; different patient IDs are called out (split leakage). */
+  'review.duplicates': {
+    input: z.object({ level: z.enum(LEVELS).default('image'), threshold: z.number().min(0.5).max(1).default(0.99), limit: z.number().int().min(1).max(5000).default(200) }).strict(),
+    result: ReviewQueue,
+  },
+  /** Items far from their nearest neighbours (robust z-score of the mean distance ≥ zMin), most isolated first. */
+  'review.outliers': {
+    input: z.object({ level: z.enum(LEVELS).default('image'), zMin: z.number().min(0).max(100).default(3.5), limit: z.number().int().min(1).max(5000).default(200) }).strict(),
+    result: ReviewQueue,
   },
   'map.points': { input: z.object({ level: z.enum(LEVELS).default('image') }).strict(), result: MapPoints },
   /**

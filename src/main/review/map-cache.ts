@@ -14,6 +14,8 @@ import type { FitState } from './map-protocol.ts';
 const FORMAT = 'lightbox-map/1';
 
 export interface SavedFit extends FitState { fitId: string; level: Level; modelSha256: string; createdAt: string }
+/** Each item's k nearest other items in embedding space (rows of `ids`; -1: none) and their cosine similarity. */
+export interface SavedNeighbours { level: Level; createdAt: string; exact: boolean; k: number; ids: Int32Array; nn: Int32Array; sim: Float32Array }
 export interface SavedLayout { fitId: string; level: Level; modelSha256: string; createdAt: string; ids: Int32Array; xy: Float32Array }
 
 const b64 = (a: Float32Array | Int32Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
@@ -51,7 +53,7 @@ export class MapCache {
     this.modelSha256 = modelSha256;
   }
 
-  private file(level: Level, what: 'fit' | 'layout'): string {
+  private file(level: Level, what: 'fit' | 'layout' | 'neighbours'): string {
     return path.join(this.dir, `${level}.${what}.json`);
   }
 
@@ -87,5 +89,22 @@ export class MapCache {
     const xy = f32(String(v.xy));
     if (xy.length !== ids.length * 2) return null;
     return { fitId: String(v.fitId), level, modelSha256: this.modelSha256, createdAt: String(v.createdAt), ids, xy };
+  }
+
+  saveNeighbours(n: Omit<SavedNeighbours, 'createdAt'>): void {
+    writeAtomic(this.file(n.level, 'neighbours'), JSON.stringify({
+      format: FORMAT, level: n.level, modelSha256: this.modelSha256, createdAt: new Date().toISOString(), exact: n.exact, k: n.k, ids: b64(n.ids), nn: b64(n.nn), sim: b64(n.sim),
+    }));
+  }
+
+  neighbours(level: Level): SavedNeighbours | null {
+    const v = readJson(this.file(level, 'neighbours'));
+    if (!v || v.modelSha256 !== this.modelSha256) return null;
+    const ids = i32(String(v.ids));
+    const k = Number(v.k);
+    const nn = i32(String(v.nn));
+    const sim = f32(String(v.sim));
+    if (nn.length !== ids.length * k || sim.length !== nn.length) return null;
+    return { level, createdAt: String(v.createdAt), exact: v.exact === true, k, ids, nn, sim };
   }
 }

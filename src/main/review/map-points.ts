@@ -10,20 +10,20 @@ import type { SavedLayout } from './map-cache.ts';
 
 const RANK: Record<Level, number> = { image: 0, series: 1, study: 2 };
 
-interface PointRow { id: number; instanceId: number; studyId: number; image: string; series: string; study: string; modality: string; bodyPart: string; year: string; sex: string }
+export interface PointRow { id: number; instanceId: number; studyId: number; seriesId: number; image: string; series: string; study: string; modality: string; bodyPart: string; year: string; sex: string; patientId: string }
 
 /** Per level: each item's representative image, its UIDs up the hierarchy and the attributes the map colours by. */
-const CONTEXT: Record<Level, string> = {
-  image: `SELECT i.id AS id, i.id AS instanceId, st.id AS studyId, i.sop_uid AS image, s.series_uid AS series, st.study_uid AS study,
+export const CONTEXT: Record<Level, string> = {
+  image: `SELECT i.id AS id, i.id AS instanceId, st.id AS studyId, s.id AS seriesId, p.patient_id AS patientId, i.sop_uid AS image, s.series_uid AS series, st.study_uid AS study,
                  s.modality AS modality, s.body_part AS bodyPart, substr(st.study_date, 1, 4) AS year, p.sex AS sex
           FROM instances i JOIN series s ON s.id = i.series_pk JOIN studies st ON st.id = s.study_pk JOIN patients p ON p.id = st.patient_pk
           WHERE i.is_image = 1`,
-  series: `SELECT s.id AS id, (SELECT min(i.id) FROM instances i WHERE i.series_pk = s.id AND i.is_image = 1) AS instanceId, st.id AS studyId,
+  series: `SELECT s.id AS id, (SELECT min(i.id) FROM instances i WHERE i.series_pk = s.id AND i.is_image = 1) AS instanceId, st.id AS studyId, s.id AS seriesId, p.patient_id AS patientId,
                   '' AS image, s.series_uid AS series, st.study_uid AS study,
                   s.modality AS modality, s.body_part AS bodyPart, substr(st.study_date, 1, 4) AS year, p.sex AS sex
            FROM series s JOIN studies st ON st.id = s.study_pk JOIN patients p ON p.id = st.patient_pk`,
   study: `SELECT st.id AS id, (SELECT min(i.id) FROM instances i JOIN series s ON s.id = i.series_pk WHERE s.study_pk = st.id AND i.is_image = 1) AS instanceId,
-                 st.id AS studyId, '' AS image, '' AS series, st.study_uid AS study,
+                 st.id AS studyId, 0 AS seriesId, p.patient_id AS patientId, '' AS image, '' AS series, st.study_uid AS study,
                  (SELECT group_concat(DISTINCT s.modality) FROM series s WHERE s.study_pk = st.id) AS modality,
                  (SELECT group_concat(DISTINCT s.body_part) FROM series s WHERE s.study_pk = st.id AND s.body_part <> '') AS bodyPart,
                  substr(st.study_date, 1, 4) AS year, p.sex AS sex

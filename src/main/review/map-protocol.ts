@@ -19,6 +19,14 @@ export interface MapProtocol {
   fitDone: { request: Record<string, never>; reply: FitState };
   /** Places items from..to by their nearest fitted neighbours. */
   place: { request: { from: number; to: number }; reply: { placed: number } };
+  /**
+   * Prepares the nearest-neighbour search over the items' full vectors: exact below `exactBelow` items, else an
+   * HNSW index (usearch) filled chunk by chunk with `neighboursAdd`. Answers whether the search is exact.
+   */
+  neighboursInit: { request: { exactBelow: number }; reply: { exact: boolean } };
+  neighboursAdd: { request: { from: number; to: number; threads: number }; reply: { added: number } };
+  /** The `k` nearest other items of items from..to (cosine similarity); -1 where there are fewer. */
+  neighboursSearch: { request: { from: number; to: number; k: number; threads: number }; reply: { nn: Int32Array; sim: Float32Array } };
   /** The map position of every item (n × 2). */
   layout: { request: Record<string, never>; reply: { xy: Float32Array } };
 }

@@ -17,6 +17,7 @@ import { MapCache } from './map-cache.ts';
 import type { SavedFit } from './map-cache.ts';
 import type { MapProtocol } from './map-protocol.ts';
 import { mapPoints } from './map-points.ts';
+import { duplicateQueue, outlierQueue } from './review-queues.ts';
 
 /** Tuning beyond the API's options (tests and benchmarks). */
 export interface MapTuning {
@@ -28,6 +29,11 @@ export interface MapTuning {
   nNeighbors?: number;
   seed?: number;
   progressIntervalMs?: number;
+  /** Neighbours kept per item, items per search step, and the size from which the search uses an HNSW index. */
+  neighbours?: number;
+  neighbourChunk?: number;
+  exactBelow?: number;
+  threads?: number;
 }
 
 interface MapParams { level: Level; refit: boolean; sampleSize: number }
@@ -120,6 +126,33 @@ export class MapService {
       }
       const { xy } = await rpc.request('layout', {});
       cache.saveLayout(level, fitId, index.ids, xy);
+      // The nearest neighbours of every item, for the duplicate and outlier queues: after the layout is saved, so
+      // a cancel here keeps the map.
+      const k = tuning.neighbours ?? 10;
+      const threads = tuning.threads ?? 2;
+      const { exact } = await rpc.request('neighboursInit', { exactBelow: tuning.exactBelow ?? 5000 });
+      const step = tuning.neighbourChunk ?? 5000;
+      const total = exact ? n : 2 * n;
+      let done = 0;
+      job.progress({ phase: 'neighbours', done, total, message: `Finding each ${level}'s nearest neighbours (${exact ? 'exact' : 'HNSW index'})` }, true);
+      if (!exact) {
+        for (let from = 0; from < n; from += step) {
+          if (job.signal.aborted) return end(true, loaded.sample, !loaded.fitted, resumed, 'Map ready; nearest-neighbour search cancelled');
+          done += (await rpc.request('neighboursAdd', { from, to: from + step, threads })).added;
+          job.progress({ phase: 'neighbours', done, total, message: `Indexing ${n} ${level}s for nearest neighbours (HNSW)` });
+        }
+      }
+      const nn = new Int32Array(n * k);
+      const sim = new Float32Array(n * k);
+      for (let from = 0; from < n; from += step) {
+        if (job.signal.aborted) return end(true, loaded.sample, !loaded.fitted, resumed, 'Map ready; nearest-neighbour search cancelled');
+        const r = await rpc.request('neighboursSearch', { from, to: from + step, k, threads });
+        nn.set(r.nn, from * k);
+        sim.set(r.sim, from * k);
+        done += r.nn.length / k;
+        job.progress({ phase: 'neighbours', done, total, message: `Finding each ${level}'s nearest neighbours (${exact ? 'exact' : 'HNSW index'})` });
+      }
+      cache.saveNeighbours({ level, exact, k, ids: index.ids, nn, sim });
       const how = loaded.fitted ? `placed on the saved fit${resumed ? ' (resumed)' : ''}` : `fitted on ${loaded.sample}`;
       return end(false, loaded.sample, !loaded.fitted, resumed, `Map of ${n} ${level}s ready (${how})`);
     } finally {
@@ -166,5 +199,15 @@ export class MapService {
     const layout = m?.cache.layout(level) ?? null;
     const embedded = m ? this.labels.repo.levelIndex(level, m.row.id).ids : new Int32Array(0);
     return mapPoints(this.store.db, this.labels, level, m ? { name: m.row.name, sha256: m.row.sha256 } : null, layout, embedded);
+  }
+
+  async duplicates(level: Level, threshold: number, limit: number): Promise<CallResult<'review.duplicates'>> {
+    const m = await this.model();
+    return duplicateQueue(this.store.db, level, m?.cache.neighbours(level) ?? null, threshold, limit);
+  }
+
+  async outliers(level: Level, zMin: number, limit: number): Promise<CallResult<'review.outliers'>> {
+    const m = await this.model();
+    return outlierQueue(this.store.db, level, m?.cache.neighbours(level) ?? null, zMin, limit);
   }
 }

@@ -1,6 +1,8 @@
 // The map worker: owns the item vectors and the UMAP fit of one projection, so pooling, PCA, UMAP epochs and
 // placing 100k points never run on the thread that answers the UI.
 import { UMAP } from 'umap-js';
+import usearch from 'usearch';
+import type { Index as AnnIndex } from 'usearch';
 import { EmbeddingStore } from '../inference/embedding-store.ts';
 import { serveRpc, transferring } from '../inference/worker-rpc.ts';
 import { mulberry32 } from '../../shared/random.ts';
@@ -15,6 +17,10 @@ let sample: Int32Array = new Int32Array(0);
 let fit: FitState | null = null;
 let umap: UMAP | null = null;
 let xy: Float32Array = new Float32Array(0);
+/** The items' pooled unit vectors (n × dim), for the nearest-neighbour search. */
+let vectors: Float32Array = new Float32Array(0);
+let dim = 0;
+let ann: AnnIndex | null = null;
 
 function need<T>(v: T | null, what: string): T {
   if (v === null) throw new Error(`map-worker: ${what} before load/fit`);
@@ -36,6 +42,9 @@ serveRpc<MapProtocol>('map-worker', {
     const snap = EmbeddingStore.readSnapshot(r.storeDir, r.dim);
     const x = poolItems(snap.vectors, r.dim, r.offsets, r.rows);
     items = r.offsets.length - 1;
+    vectors = x;
+    dim = r.dim;
+    ann = null;
     umap = null;
     if (r.fit && r.fit.pca.dim === r.dim) {
       fit = r.fit;
@@ -89,6 +98,40 @@ serveRpc<MapProtocol>('map-worker', {
     const end = Math.min(to, items);
     xy.set(placeByNeighbours(reduced, f.pca.k, f.fitted, f.coords, from, end), from * 2);
     return { placed: end - from };
+  },
+  neighboursInit: ({ exactBelow }) => {
+    ann = items < exactBelow ? null : new usearch.Index({ dimensions: dim, metric: usearch.MetricKind.Cos, quantization: usearch.ScalarKind.F32, connectivity: 16, expansion_add: 128, expansion_search: 64, multi: false });
+    return { exact: ann === null };
+  },
+  neighboursAdd: ({ from, to, threads }) => {
+    const end = Math.min(to, items);
+    if (ann && end > from) ann.add(BigUint64Array.from({ length: end - from }, (_, i) => BigInt(from + i)), vectors.subarray(from * dim, end * dim), threads);
+    return { added: Math.max(0, end - from) };
+  },
+  neighboursSearch: ({ from, to, k, threads }) => {
+    const end = Math.min(to, items);
+    const m = Math.max(0, end - from);
+    const nn = new Int32Array(m * k).fill(-1);
+    const sim = new Float32Array(m * k);
+    if (m === 0 || items < 2) return transferring({ nn, sim }, [nn.buffer, sim.buffer]);
+    const want = Math.min(k + 1, items);
+    const queries = vectors.subarray(from * dim, end * dim);
+    // Either way the item itself comes back (usually first, at distance 0): ask for one more and drop it.
+    const found = ann ? ann.search(queries, want, threads) : usearch.exactSearch(vectors, queries, dim, want, usearch.MetricKind.Cos, threads);
+    const counts = 'counts' in found ? found.counts : null;
+    for (let q = 0; q < m; q++) {
+      let j = 0;
+      const got = counts ? Math.min(want, Number(counts[q])) : want;
+      for (let r = 0; r < got && j < k; r++) {
+        const key = Number(found.keys[q * want + r]);
+        const d = found.distances[q * want + r]!;
+        if (key === from + q || key >= items || !Number.isFinite(d)) continue;
+        nn[q * k + j] = key;
+        sim[q * k + j] = 1 - d;
+        j++;
+      }
+    }
+    return transferring({ nn, sim }, [nn.buffer, sim.buffer]);
   },
   layout: () => {
     const out = xy.slice();
