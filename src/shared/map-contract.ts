@@ -124,7 +124,7 @@ export const mapCalls = {
   },
   /** Near-duplicate pairs (cosine ≥ threshold), most similar first; different patient IDs are called out (split leakage). */
   'review.duplicates': {
-    input: z.object({ level: z.enum(LEVELS).default('image'), threshold: z.number().min(0.5).max(1).default(0.99), limit: z.number().int().min(1).max(5000).default(200) }).strict(),
+    input: z.object({ level: z.enum(LEVELS).default('image'), threshold: z.number().min(0.5).max(1).default(0.998), limit: z.number().int().min(1).max(5000).default(200) }).strict(),
     result: ReviewQueue,
   },
   /** Items far from their nearest neighbours (robust z-score of the mean distance ≥ zMin), most isolated first. */

@@ -2,6 +2,8 @@
 // colour it by label ≠ model, hover a point (its image and labels), box-select a cluster, label it in one undoable
 // step after the confirmation that counts disagreements, undo it and do it again, then click a point to open it.
 // Screenshots: test-output/e2e/map.png (the labelled map), map-bulk.png (the confirmation).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +23,14 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  ({ app } = await openDemoProject({ count: 160, ctSeries: 0 }));
+  // One radiograph filed again under another patient: the near-duplicate queue must show the pair.
+  ({ app } = await openDemoProject({ count: 160, ctSeries: 0 }, (dataDir) => {
+    const cxr = fs.readdirSync(path.join(dataDir, 'cxr'), { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name)).sort();
+    fs.mkdirSync(path.join(dataDir, 'copied'));
+    const copy = path.join(dataDir, 'copied', 'again.dcm');
+    fs.copyFileSync(cxr[3]!, copy);
+    execFileSync('dcmodify', ['-nb', '-i', '(0010,0020)=OTHER-ID-77', '-i', '(0008,0018)=2.25.9001', '-i', '(0020,000d)=2.25.9002', '-i', '(0020,000e)=2.25.9003', copy]);
+  }));
   await embedAll(app, { provider: 'cpu' });
   app.labels.setSchema({ schema: DEMO_SCHEMA });
   await app.labels.whenIdle();
@@ -54,14 +63,14 @@ describe('the embedding map', () => {
     await page.click('[data-testid=open-map]');
     await page.waitForSelector('[data-testid=map-view][data-ready=false]');
     expect(page.url()).toMatch(/#\/map$/);
-    expect(await page.textContent('[data-testid=map-empty]')).toMatch(/160 embedded images can be mapped/);
+    expect(await page.textContent('[data-testid=map-empty]')).toMatch(/161 embedded images can be mapped/);
     await page.click('[data-testid=map-start]');
     await page.waitForSelector('[data-testid=map-view][data-ready=true]', { timeout: 60_000 });
-    expect(await page.getAttribute('[data-testid=map-view]', 'data-points')).toBe('160');
+    expect(await page.getAttribute('[data-testid=map-view]', 'data-points')).toBe('161');
 
     // Colour by disagreement between label and model: nothing is labelled yet, so every point is "unlabelled".
     await page.selectOption('[data-testid=map-colour]', 'disagreement:finding');
-    expect(await page.textContent('[data-testid=map-legend]')).toMatch(/unlabelled\s*160/);
+    expect(await page.textContent('[data-testid=map-legend]')).toMatch(/unlabelled\s*161/);
     await page.selectOption('[data-testid=map-colour]', 'suggestion:finding');
     expect(await page.textContent('[data-testid=map-legend]')).toMatch(/Normal/);
 
@@ -136,6 +145,14 @@ describe('the embedding map', () => {
     await page.selectOption('[data-testid=map-colour]', 'disagreement:finding');
     await page.waitForFunction(() => /label = model/.test(document.querySelector('[data-testid=map-legend]')?.textContent ?? ''));
     await page.screenshot({ path: path.join(OUT, 'map.png') });
+
+    // The near-duplicate queue beside the map: the copy under another patient ID, shown on the map as a pair.
+    await page.selectOption('[data-testid=map-review]', 'duplicates');
+    await page.waitForSelector('[data-testid=review-item]');
+    expect(await page.textContent('[data-testid=review-reason] >> nth=0')).toMatch(/Near-duplicate of image \d+ \(cosine 1\.0000 ≥ 0\.998\), filed under another patient ID/);
+    await page.click('[data-testid=review-item] >> nth=0 >> button:has-text("Show on map")');
+    await page.waitForSelector('[data-testid=map-selection][data-count="2"]');
+    await page.screenshot({ path: path.join(OUT, 'map-review.png') });
 
     // A click on a point opens its study in the viewer.
     await page.click('[data-testid=map-tool-pan]');

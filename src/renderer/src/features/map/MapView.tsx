@@ -8,6 +8,7 @@ import type { LabelGroup, LabelSchema, Level } from '../../../../shared/label-sc
 import { api } from '../../api/client.ts';
 import { renderThumbnail } from '../../viewer/cornerstone.ts';
 import { BulkLabelDialog } from './BulkLabelDialog.tsx';
+import { ReviewPanel } from './ReviewPanel.tsx';
 import { NONE, colourChoices, colouring, fitView, nearestPoint, parseColourBy, pointsInShape, toScreen, zoomAt } from './map-model.ts';
 import type { View } from './map-model.ts';
 
@@ -36,6 +37,8 @@ export function MapView({ onOpenStudy }: { onOpenStudy: (studyId: number) => voi
   const [bulk, setBulk] = useState<{ group: LabelGroup; labels: string[] } | null>(null);
   const [bulkGroup, setBulkGroup] = useState('');
   const [bulkLabel, setBulkLabel] = useState('');
+  const [review, setReview] = useState<'' | 'duplicates' | 'outliers'>('');
+  const [loaded, setLoaded] = useState(0);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const wrapRef = useRef<HTMLDivElement>(null);
   const view = useRef<View | null>(null);
@@ -46,6 +49,7 @@ export function MapView({ onOpenStudy }: { onOpenStudy: (studyId: number) => voi
   const load = useCallback((lv: Level, keepView = false) => {
     api.call('map.points', { level: lv }).then((p) => {
       setPoints(p);
+      setLoaded((n) => n + 1);
       if (!keepView) { view.current = null; setSelected([]); }
     }, (e: Error) => setError(e.message));
   }, []);
@@ -240,6 +244,9 @@ export function MapView({ onOpenStudy }: { onOpenStudy: (studyId: number) => voi
           ))}
         </span>
         <button onClick={() => { view.current = null; redraw(); }} title="Show every point">Fit</button>
+        <label>Review <select value={review} onChange={(e) => setReview(e.target.value as typeof review)} data-testid="map-review">
+          <option value="">—</option><option value="duplicates">near-duplicates</option><option value="outliers">outliers</option>
+        </select></label>
         <span className="spacer" />
         {running && progress
           ? <span className="progress inline" data-testid="map-progress" data-phase={progress.phase}>
@@ -295,6 +302,8 @@ export function MapView({ onOpenStudy }: { onOpenStudy: (studyId: number) => voi
           {colours?.legend.map((l) => <div key={l.name}><span className="swatch" style={{ background: l.colour }} /> {l.name} <span className="dim">{l.count}</span></div>)}
           {points?.ready && <div className="dim">{points.ids.length} {level === 'series' ? 'series' : level === 'study' ? 'studies' : 'images'}{points.blinded ? ' · blinded read: no model colours' : ''}</div>}
           {points?.ready && <div className="dim">{points.model?.name}, {points.createdAt.slice(0, 16).replace('T', ' ')}</div>}
+          {review && points && <ReviewPanel kind={review} level={level} version={loaded} onOpenStudy={onOpenStudy}
+            onShow={(ids) => { const at = new Map(points.ids.map((id, i) => [id, i])); setSelected(ids.map((id) => at.get(id)).filter((i): i is number => i !== undefined)); }} />}
         </aside>
       </div>
       {bulk && points && (
