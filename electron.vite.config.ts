@@ -14,9 +14,11 @@ export default defineConfig({
           'suggest-worker': resolve(__dirname, 'src/main/labels/suggest-worker.ts'),
           'display-worker': resolve(__dirname, 'src/main/dicom/display-worker.ts'),
           'header-worker': resolve(__dirname, 'src/main/dicom/header-worker.ts'),
+          'map-worker': resolve(__dirname, 'src/main/review/map-worker.ts'),
         },
         output: { entryFileNames: '[name].js' },
-        external: ['better-sqlite3', 'onnxruntime-node'],
+        // Native modules load their own prebuilds at run time (bundling breaks usearch's lookup: usearch#377).
+        external: ['better-sqlite3', 'onnxruntime-node', 'usearch'],
       },
     },
   },

@@ -20,6 +20,7 @@ import { JobRunner } from './jobs/index.ts';
 import { PacsService, pacsHandlers } from './pacs/index.ts';
 import { folderHandlers } from './hosts/folder-browser.ts';
 import { projectHandlers } from './project/handlers.ts';
+import { MapService, mapHandlers } from './review/index.ts';
 import { ReaderRepository } from './project/reader-repo.ts';
 import { StudyService, readerHandlers } from './readers/index.ts';
 import { ProjectStore, explainStoreError } from './project/project-store.ts';
@@ -54,6 +55,8 @@ export class Lightbox {
   /** Free-text search over the embeddings with the model's text encoder. */
   readonly search: TextSearch;
   readonly exports: ExportService;
+  /** The embedding map: 2-D layouts of the current model's vectors, computed as jobs and cached per model. */
+  readonly map: MapService;
   /** Readers and reading studies (reads apart from the project's labels). */
   readonly studies: StudyService;
   /** PACS servers, browse, retrieve into the project's cache, STOW-RS. */
@@ -68,13 +71,17 @@ export class Lightbox {
     this.jobs = new JobRunner(store.jobs, (p) => {
       this.emit('job.progress', p);
       // New vectors: suggestions and queues are rebuilt over them.
-      if (p.kind === 'embed' && p.phase === 'done') this.labels.requestRefresh('embeddings');
+      if (p.kind === 'embed' && p.phase === 'done') {
+        this.labels.requestRefresh('embeddings');
+        void this.map.placeNew();
+      }
     });
     this.imports = new ImportService(store, this.jobs, () => this.emit('project.changed', { reason: 'import' }));
     this.embeddings = new EmbedService(store, lightboxHome(), this.jobs);
     this.labels = new LabelService(store, this.embeddings, lightboxHome(), (version, reason) => this.emit('labels.changed', { version, reason }));
     this.exports = new ExportService(store, () => this.labels.schema().schema, () => this.labels.profile().annotator, this.jobs);
     this.search = new TextSearch(store, this.embeddings);
+    this.map = new MapService(store, this.embeddings, this.labels, this.jobs);
     const readerRepo = new ReaderRepository(store.db);
     this.studies = new StudyService(readerRepo, () => this.labels.schema().schema, (level, uid) => {
       const itemId = this.labels.repo.idOf(level, uid);
@@ -94,6 +101,7 @@ export class Lightbox {
       ...promptHandlers(new PromptWorkbench(this.labels.schemas, this.search)),
       ...exportHandlers(this.exports, this.labels),
       ...pacsHandlers(this.pacs),
+      ...mapHandlers(this.map),
       ...workspace,
     };
   }

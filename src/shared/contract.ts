@@ -3,6 +3,7 @@
 // renderer client derive their types and channel names from this file and nowhere else.
 import { z } from 'zod';
 import { LEVELS, LabelSchema } from './label-schema.ts';
+import { mapCalls } from './map-contract.ts';
 import { readerCalls } from './reader-contract.ts';
 import { textCalls } from './text-contract.ts';
 import { pacsCalls } from './pacs-contract.ts';
@@ -10,6 +11,7 @@ import { pacsCalls } from './pacs-contract.ts';
 export { LabelSchema } from './label-schema.ts';
 export { ReadingStudy, StudyAgreement } from './reader-contract.ts';
 export { PromptAuc, TextHit } from './text-contract.ts';
+export { Coded, MapPoints, MapSummary } from './map-contract.ts';
 
 // ---- domain records (results) ----
 
@@ -136,8 +138,8 @@ export type ImportSummary = z.infer<typeof ImportSummary>;
 
 export const JobProgress = z.object({
   jobId: z.number().int(),
-  kind: z.enum(['import', 'embed', 'export', 'pacs']),
-  phase: z.enum(['scanning', 'reading', 'embedding', 'pooling', 'exporting', 'retrieving', 'paused', 'done', 'cancelled', 'failed']),
+  kind: z.enum(['import', 'embed', 'export', 'pacs', 'map']),
+  phase: z.enum(['scanning', 'reading', 'embedding', 'pooling', 'exporting', 'retrieving', 'projecting', 'placing', 'neighbours', 'paused', 'done', 'cancelled', 'failed']),
   done: z.number().int(),
   total: z.number().int(),
   ratePerSecond: z.number(),
@@ -465,6 +467,8 @@ export const calls = {
   ...textCalls,
   // ---- PACS (src/shared/pacs-contract.ts) ----
   ...pacsCalls,
+  // ---- the embedding map and bulk labels (src/shared/map-contract.ts) ----
+  ...mapCalls,
   'project.info': { input: Empty, result: ProjectInfo },
   'project.recent': { input: Empty, result: z.array(RecentProject) },
   /**

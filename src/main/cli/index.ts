@@ -28,6 +28,9 @@ const USAGE = `usage: lightbox <command> [options]
          [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--deidentify] [--dicom-copies] [--sr-folder <dir>] [--json]
                                              write the curated labels (CSV/JSONL/SR) with a manifest and SHA256SUMS;
                                              --out must not exist (the export appears complete or not at all)
+  map --project <dir> [--level image|series|study] [--refit] [--sample N] [--json]
+                                             compute or refresh the embedding map (new items are placed without
+                                             refitting unless --refit); resumes an interrupted one
   import-labels --project <dir> <file.csv|file.jsonl|sr-folder> [--overwrite] [--json]
                                              record labels from an export or SRs, with provenance "imported"
 ${STUDY_USAGE}
@@ -125,7 +128,7 @@ function printSummary(summary: Counts, json: boolean): void {
  * Runs a job through the same calls the workstation makes (`<kind>.start`, then the runner's result), printing its
  * progress; Ctrl-C cancels it through `<kind>.cancel`, and the job ends at its next safe point.
  */
-async function followJob<K extends 'import' | 'embed' | 'export'>(
+async function followJob<K extends 'import' | 'embed' | 'export' | 'map'>(
   app: Lightbox, kind: K, json: boolean,
   start: () => Promise<{ jobId: number }>, cancel: (jobId: number) => Promise<unknown>,
 ): Promise<JobResults[K]> {
@@ -177,6 +180,19 @@ async function runEmbed(args: Args, json: boolean): Promise<number> {
       for (const f of s.failed.slice(0, 50)) console.log(`  ${f.path}: ${f.reason}`);
       console.log(`vectors: ${s.store}`);
     }
+    return s.cancelled ? 130 : 0;
+  } finally {
+    await app.close();
+  }
+}
+
+async function runMap(args: Args, json: boolean): Promise<number> {
+  const input = callInput('map.start', { level: flag(args, 'level') ?? 'image', refit: args.flags.get('refit') === true, sampleSize: intFlag(args, 'sample', 4000, 10, 20_000) });
+  const app = Lightbox.open(requireProject(args));
+  try {
+    const s = await followJob(app, 'map', json, () => app.invoke('map.start', input), (jobId) => app.invoke('map.cancel', { jobId }));
+    if (json) process.stdout.write(`${JSON.stringify(s)}\n`);
+    else console.log(`map of ${s.items} ${s.level} items: ${s.cancelled ? 'cancelled' : s.fitted ? `fitted on ${s.sample}` : `placed on the saved fit${s.resumed ? ' (resumed)' : ''}`} in ${s.seconds.toFixed(1)} s`);
     return s.cancelled ? 130 : 0;
   } finally {
     await app.close();
@@ -366,6 +382,7 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'embed': return await runEmbed(args, json);
+      case 'map': return await runMap(args, json);
       case 'labels': await runLabels(args, json); return 0;
       case 'export': return await runExport(args, json);
       case 'study': case 'agreement': return await runReaderCommand(cmd, rest, args.flags, requireProject(args));

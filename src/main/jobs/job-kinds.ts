@@ -1,6 +1,6 @@
 // The kinds of job, with the words their messages use and the result each one ends with. A new kind of job is a
 // line here and in the contract's JobProgress kinds, plus its JobSpec where the work lives.
-import type { ExportSummary, ImportSummary, JobProgress } from '../../shared/contract.ts';
+import type { ExportSummary, ImportSummary, JobProgress, MapSummary } from '../../shared/contract.ts';
 import type { EmbedSummary } from '../inference/embed-pipeline.ts';
 import type { RetrieveSummary } from '../../shared/pacs-contract.ts';
 
@@ -11,6 +11,7 @@ export interface JobResults {
   embed: EmbedSummary;
   export: ExportSummary;
   pacs: RetrieveSummary;
+  map: MapSummary;
 }
 
 /** `noun` starts a busy message ("an import is already running …"); `title` a failure ("Import failed: …"). */
@@ -19,4 +20,5 @@ export const JOB_KINDS: { [K in JobKind]: { noun: string; title: string } } = {
   embed: { noun: 'embedding', title: 'Embedding' },
   export: { noun: 'an export', title: 'Export' },
   pacs: { noun: 'a PACS retrieve', title: 'PACS retrieve' },
+  map: { noun: 'a map projection', title: 'Map projection' },
 };

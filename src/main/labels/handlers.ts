@@ -4,7 +4,7 @@ import type { AreaHandlers } from '../../shared/contract.ts';
 import type { LabelService } from './label-service.ts';
 
 export function labelHandlers(labels: LabelService): Omit<AreaHandlers<'labels'>, 'labels.import'> {
-  const { schemas, suggestions, items, queues, actions, statistics } = labels;
+  const { schemas, suggestions, items, queues, actions, statistics, bulk } = labels;
   return {
     'labels.schema': () => ({ ...labels.schema(), usage: schemas.usage() }),
     'labels.setSchema': (i) => labels.setSchema(i),
@@ -16,6 +16,8 @@ export function labelHandlers(labels: LabelService): Omit<AreaHandlers<'labels'>
     'labels.set': (i) => actions.set(i),
     'labels.accept': (i) => actions.accept(i),
     'labels.acceptMany': (i) => actions.acceptMany(i),
+    'labels.bulkPreview': (i) => bulk.preview(i),
+    'labels.bulkSet': (i) => bulk.set(i),
     'labels.reject': (i) => actions.reject(i),
     'labels.clear': (i) => actions.clear(i),
     'labels.flag': (i) => actions.flag(i),

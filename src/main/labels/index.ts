@@ -6,6 +6,7 @@ export type { LabelActions } from './label-actions.ts';
 export type { LabelQueues } from './label-queues.ts';
 export type { LabelStatistics } from './label-stats.ts';
 export type { ItemViews } from './item-views.ts';
+export type { BulkLabels } from './bulk-label.ts';
 export type { ProfileStore } from './profile-store.ts';
 export type { SchemaService } from './schema-service.ts';
 export type { SuggestionRefresher } from './suggestion-refresher.ts';

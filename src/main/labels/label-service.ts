@@ -7,6 +7,7 @@ import type { LabelSchema } from '../../shared/label-schema.ts';
 import type { EmbedService } from '../inference/embed-service.ts';
 import { LabelRepository } from '../project/label-repo.ts';
 import type { ProjectStore } from '../project/project-store.ts';
+import { BulkLabels } from './bulk-label.ts';
 import { ItemViews } from './item-views.ts';
 import { LabelActions } from './label-actions.ts';
 import type { ImportEntry, ImportResult } from './label-actions.ts';
@@ -25,6 +26,7 @@ export class LabelService {
   readonly queues: LabelQueues;
   readonly actions: LabelActions;
   readonly statistics: LabelStatistics;
+  readonly bulk: BulkLabels;
 
   /** `onChange` hears every save and every published refresh (`version` as in labels.status). */
   constructor(store: ProjectStore, embeddings: EmbedService, home: string, onChange: (version: number, reason: string) => void = () => {}) {
@@ -37,6 +39,7 @@ export class LabelService {
     this.queues = new LabelQueues(this.repo, this.schemas, this.profiles, this.suggestions, this.items);
     this.actions = new LabelActions(this.repo, this.schemas, this.profiles, this.suggestions, this.items);
     this.statistics = new LabelStatistics(this.repo, this.schemas, this.suggestions, this.items);
+    this.bulk = new BulkLabels(store.db, this.repo, this.schemas, this.profiles, this.suggestions, this.items);
   }
 
   profile(): Profile {

@@ -5,6 +5,7 @@ import { EmbedBar } from './features/embed/EmbedBar.tsx';
 import { ExportDialog } from './features/export/ExportDialog.tsx';
 import { ImportPanel } from './features/import/ImportPanel.tsx';
 import { LabelView } from './features/labelling/LabelView.tsx';
+import { MapView } from './features/map/MapView.tsx';
 import { ProjectsDialog } from './features/projects/ProjectsDialog.tsx';
 import { TextSearchPanel } from './features/search/TextSearchPanel.tsx';
 import { ReaderSwitch } from './features/readers/ReaderSwitch.tsx';
@@ -73,6 +74,7 @@ export function App() {
         </button>
         <button onClick={() => setShowSearch((v) => !v)} aria-pressed={showSearch} data-testid="open-text-search" title="Find images by what they show, in words (the model's text encoder)">Search text</button>
         <ReaderSwitch onOpen={() => go({ view: 'readers', study: null })} />
+        <button onClick={() => go(route.view === 'map' ? { view: 'worklist' } : { view: 'map' })} aria-pressed={route.view === 'map'} data-testid="open-map" title="The embedding map: every image as a point, coloured by label, model or DICOM attribute">Map</button>
         <span className="host" title="How this window talks to Lightbox">{api.host === 'electron' ? 'desktop' : 'browser host'}</span>
         <button onClick={() => setShowProjects(true)} data-testid="open-projects" title="Open, create or switch projects">Projects…</button>
         <button onClick={() => setShowImport(true)} data-testid="open-import">Import folder…</button>
@@ -90,6 +92,8 @@ export function App() {
           ? <ReadersView route={route} go={go} />
           : route.view === 'study'
           ? <StudyView key={route.studyId} studyId={route.studyId} onClose={toWorklist} onOpenStudy={openStudy} />
+          : route.view === 'map'
+            ? <MapView onOpenStudy={openStudy} />
           : route.view === 'label'
             ? <LabelView onOpenStudy={openStudy} openItem={route.item} onItem={onLabelItem} />
             : <Worklist version={version} onOpen={openStudy} />}

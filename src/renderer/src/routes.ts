@@ -1,6 +1,6 @@
 // Where the window is, as a hash route, so Back and Forward work and a view has a link:
 // #/ (the worklist), #/study/<id>, #/label (the labelling queue), #/label/<level>/<id> (one item),
-// #/readers and #/readers/<id>/<page> (reader studies: features/readers/reader-routes.ts).
+// #/readers and #/readers/<id>/<page> (reader studies: features/readers/reader-routes.ts), #/map (the embedding map).
 // Hash routes need nothing from the host: the loopback server and Electron's file both serve one page.
 import { LEVELS } from '../../shared/label-schema.ts';
 import type { Level } from '../../shared/label-schema.ts';
@@ -11,7 +11,8 @@ export type Route =
   | { view: 'worklist' }
   | { view: 'study'; studyId: number }
   | { view: 'label'; item: { level: Level; itemId: number } | null }
-  | ReaderRoute;
+  | ReaderRoute
+  | { view: 'map' };
 
 const id = (s: string | undefined): number | null => (s !== undefined && /^[1-9]\d{0,15}$/.test(s) ? Number(s) : null);
 const isLevel = (s: string | undefined): s is Level => (LEVELS as readonly string[]).includes(s ?? '');
@@ -29,6 +30,7 @@ export function parseRoute(hash: string): Route {
     return { view: 'label', item: isLevel(a) && itemId !== null ? { level: a, itemId } : null };
   }
   if (view === 'readers') return parseReaderRoute(a, b);
+  if (view === 'map') return { view: 'map' };
   return { view: 'worklist' };
 }
 
@@ -38,5 +40,6 @@ export function formatRoute(r: Route): string {
     case 'study': return `#/study/${r.studyId}`;
     case 'label': return r.item ? `#/label/${r.item.level}/${r.item.itemId}` : '#/label';
     case 'readers': return formatReaderRoute(r);
+    case 'map': return '#/map';
   }
 }
