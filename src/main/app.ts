@@ -22,7 +22,7 @@ import { folderHandlers } from './hosts/folder-browser.ts';
 import { projectHandlers } from './project/handlers.ts';
 import { MapService, mapHandlers } from './review/index.ts';
 import { ReaderRepository } from './project/reader-repo.ts';
-import { StudyService, readerHandlers } from './readers/index.ts';
+import { StudyService, gateModelViews, readerHandlers } from './readers/index.ts';
 import { ProjectStore, explainStoreError } from './project/project-store.ts';
 import { lightboxHome, rememberProject } from './project/recent-projects.ts';
 
@@ -90,7 +90,7 @@ export class Lightbox {
     });
     this.labels.items.modelBlinding = { hidden: (level, uid) => this.studies.modelHidden(level, uid), any: () => this.studies.anyModelHidden() };
     this.pacs = new PacsService(store, this.jobs, this.imports, lightboxHome());
-    this.handlers = {
+    this.handlers = gateModelViews({
       ...readerHandlers(this.studies, readerRepo, (g, items, folds) => modelPredictions(this.labels.repo, this.embeddings, g, items, folds)),
       ...projectHandlers(store),
       ...folderHandlers(store),
@@ -103,7 +103,7 @@ export class Lightbox {
       ...pacsHandlers(this.pacs),
       ...mapHandlers(this.map),
       ...workspace,
-    };
+    }, this.studies);
   }
 
   /** `handlers`: the workspace calls of the host serving this project (see Workstation); without one, none. */

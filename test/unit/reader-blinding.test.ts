@@ -36,9 +36,12 @@ beforeAll(async () => {
   for (const [id, uid] of rows) uidOf.set(id, uid);
   ids = [...uidOf.keys()];
   // Ten studies labelled outside any study, so the adapter learns and the errors queue has candidates.
-  for (const [id, , sop] of rows.slice(20, 30)) {
+  // Two of them labelled wrongly on purpose: the model is good enough on the demo to agree with every true label,
+  // and the errors queue needs a disagreement to list.
+  for (const [k, [id, , sop]] of rows.slice(20, 30).entries()) {
     const cls = truth.instances[sop]!.class;
-    app.labels.actions.set({ level: 'study', itemId: id, group: 'finding', labels: [DEMO_SCHEMA.groups[0]!.labels.some((l) => l.key === cls) ? cls : 'normal'], revealed: true });
+    const right = DEMO_SCHEMA.groups[0]!.labels.some((l) => l.key === cls) ? cls : 'normal';
+    app.labels.actions.set({ level: 'study', itemId: id, group: 'finding', labels: [k < 2 ? (right === 'normal' ? 'cardiomegaly' : 'normal') : right], revealed: true });
   }
   await app.labels.whenFresh();
   await app.labels.whenIdle();
@@ -58,6 +61,25 @@ async function labelAnswers(itemIds: number[]): Promise<Record<string, unknown>>
     answers[`labels.item ${itemId} reveal`] = await answer('labels.item', { level: 'study', itemId, reveal: true });
   }
   return answers;
+}
+/** One valid request for each of the model's whole-project views (model-gate.ts). */
+const modelViews = (itemId: number): [CallName, unknown][] => [
+  ['embed.pixels', { width: 2, height: 2, channels: 1, data: 'AAAAAA==', neighbours: 4 }],
+  ['search.text', { text: 'nodule', level: 'study' }],
+  ['map.points', { level: 'study' }],
+  ['review.duplicates', { level: 'study' }],
+  ['review.outliers', { level: 'study' }],
+  ['labels.bulkPreview', { group: 'finding', labels: ['normal'], level: 'study', itemIds: [itemId] }],
+  ['prompts.auc', { group: 'finding', label: 'nodule' }],
+];
+/** The codes of those views' refusals, by call ('ok' for an answer). */
+async function modelViewCodes(itemId: number): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [name, input] of modelViews(itemId)) {
+    const r = await app.call(name, input);
+    out[name] = r.ok ? 'ok' : r.error.code === 'conflict' && /blinded to the model.*reading\.unblind.*readers\.select/.test(r.error.message) ? 'blinded' : `${r.error.code}: ${r.error.message}`;
+  }
+  return out;
 }
 const found = (answers: Record<string, unknown>): string[] => Object.entries(answers).flatMap(([c, v]) => leaks(v).map((l) => `${c}: ${l}`));
 
@@ -84,15 +106,22 @@ describe('a reading study blinded to the model', () => {
     }
     expect(found(answers)).toEqual([]);
     expect((answers['labels.queue errors'] as { items: unknown[] }).items).toEqual([]);
+    // Nearest images, text search, the map, duplicates, outliers, a bulk label's disagreements, a prompt's AUC:
+    // the model's view of the whole project is closed to her, by name.
+    const closed = await modelViewCodes(items[1]!);
+    expect(Object.values(closed).every((c) => c === 'blinded')).toBe(true);
+    expect(Object.keys(closed).length).toBe(7);
 
     // bob is no reader of the study: he sees the model on the same items, the errors queue included.
     await call('readers.select', { name: 'bob' });
     expect(found(await labelAnswers(items.slice(1, 3))).length).toBeGreaterThan(0);
     expect(((await call('labels.queue', { group: 'finding', queue: 'errors', limit: 100 })).items).length).toBeGreaterThan(0);
+    expect(Object.values(await modelViewCodes(items[1]!)).filter((c) => c === 'blinded')).toEqual([]);
     // Unblinded, ann sees it again.
     await call('readers.select', { name: 'ann' });
     await call('reading.unblind', { study: s.id });
     expect(found(await labelAnswers(items.slice(1, 3))).length).toBeGreaterThan(0);
+    expect(Object.values(await modelViewCodes(items[1]!)).filter((c) => c === 'blinded')).toEqual([]);
   });
 
   it('a study not blinded to the model leaves suggestions on; reading.item still shows none', async () => {

@@ -62,6 +62,17 @@ export class StudyService {
     return this.modelBlinds().get(level)?.has(uid) ?? false;
   }
 
+  /** The first study that hides the model from the current reader now, or null. */
+  blindingStudy(): { reader: string; name: string } | null {
+    if (!this.anyModelHidden()) return null;
+    const reader = this.repo.current()!;
+    for (const row of this.repo.studies()) {
+      if (row.unblinded_at !== null || row.blinded_to_model === 0) continue;
+      if ((this.lists.get(row.id) ?? this.listsOf(row)).readers.includes(reader)) return { reader, name: row.name };
+    }
+    return null;
+  }
+
   /** Whether the current reader has any item hidden from the model now (queues then rank without the model). */
   anyModelHidden(): boolean {
     for (const s of this.modelBlinds().values()) if (s.size > 0) return true;
