@@ -131,5 +131,5 @@ describe('incremental changes, cancel and resume', () => {
     expect(done.rejected).toEqual([]);
     expect(app.store.info().interruptedImport).toBeNull();
     await app.close();
-  });
+  }, 120_000);
 });
