@@ -77,6 +77,18 @@ describe('text in the workstation', () => {
       return v !== '' && v !== undefined && v !== null && Number(v) !== g;
     }, good);
     expect(await aucOf()).toBeLessThan(good - 0.2);
+    // Other wordings side by side, each with its AUC; Use puts the best one back into the label.
+    await row.locator('[data-testid=try-prompts]').click();
+    await page.fill('[data-testid=alternative-prompts]', 'fluid in the pleural space\na lung nodule');
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('[data-testid=alternative]')];
+      return rows.length === 3 && rows.every((r) => r.getAttribute('data-auc') !== '');
+    });
+    const alt = await page.$$eval('[data-testid=alternative]', (els) => els.map((e) => Number(e.getAttribute('data-auc'))));
+    expect(alt[1]!).toBeGreaterThan(0.9);
+    expect(alt[2]!).toBeLessThan(alt[1]! - 0.2);
     await page.screenshot({ path: path.join(OUT, 'prompt-auc.png') });
+    await page.locator('[data-testid=use-alternative]').first().click();
+    expect(await row.locator('[data-testid=label-prompt]').inputValue()).toBe('fluid in the pleural space');
   });
 });

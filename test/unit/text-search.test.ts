@@ -93,9 +93,17 @@ describe('search.text', () => {
 });
 
 describe('prompts.auc (the prompt workbench)', () => {
-  it('ROC AUC counts ties as half', () => {
+  it('ROC AUC counts ties as half and agrees with scikit-learn', () => {
     expect(rocAuc([0.9, 0.5], [0.5, 0.1])).toBe(0.875);
     expect(rocAuc([1], [])).toBeNull();
+    // Scores on a coarse grid, so there are many ties.
+    let seed = 7;
+    const rand = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const pos = Array.from({ length: 37 }, () => Math.round(rand() * 20) / 20 + 0.1);
+    const neg = Array.from({ length: 53 }, () => Math.round(rand() * 20) / 20);
+    const py = `import json,sys; from sklearn.metrics import roc_auc_score; p,n=json.load(sys.stdin); print(roc_auc_score([1]*len(p)+[0]*len(n), p+n))`;
+    const sk = Number(execFileSync('/usr/bin/python3', ['-c', py], { input: JSON.stringify([pos, neg]), encoding: 'utf8' }).trim());
+    expect(rocAuc(pos, neg)!).toBeCloseTo(sk, 12);
   });
 
   it('says there is nothing to score before labels, then ranks a good prompt far above a wrong one', async () => {
