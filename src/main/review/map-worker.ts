@@ -115,7 +115,9 @@ serveRpc<MapProtocol>('map-worker', {
     const sim = new Float32Array(m * k);
     if (m === 0 || items < 2) return transferring({ nn, sim }, [nn.buffer, sim.buffer]);
     const want = Math.min(k + 1, items);
-    const queries = vectors.subarray(from * dim, end * dim);
+    // A copy: usearch's exactSearch (2.25.3) reads a typed array from the start of its buffer, ignoring a subarray's
+    // byteOffset, so a view past the first chunk would search with the wrong vectors.
+    const queries = vectors.slice(from * dim, end * dim);
     // Either way the item itself comes back (usually first, at distance 0): ask for one more and drop it.
     const found = ann ? ann.search(queries, want, threads) : usearch.exactSearch(vectors, queries, dim, want, usearch.MetricKind.Cos, threads);
     const counts = 'counts' in found ? found.counts : null;
