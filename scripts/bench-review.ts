@@ -1,4 +1,4 @@
-// npm run bench:review [-- --sizes 5000,20000,100000 --dim 256 --clusters 50 --sample 4000 --ann 100000 --queries 200]
+// npm run bench:review [-- --sizes 5000,20000,100000 --dim 256 --clusters 50 --sample 3000 --ann 100000 --queries 200]
 // Synthetic clustered unit vectors (Gaussian clusters on the sphere), written to a real embedding store and run
 // through the map worker exactly as map.start runs it: pooling + PCA, the UMAP fit on a sample, placing the rest,
 // and the nearest-neighbour graph. Reports seconds per phase and kNN preservation (the share of each point's 10
@@ -19,7 +19,7 @@ import { argValue } from './bench-data.ts';
 const sizes = argValue('sizes', '5000,20000,100000').split(',').map(Number);
 const dim = Number(argValue('dim', '256'));
 const clusters = Number(argValue('clusters', '50'));
-const sampleSize = Number(argValue('sample', '4000'));
+const sampleSize = Number(argValue('sample', '3000'));
 const annN = Number(argValue('ann', '100000'));
 const queries = Number(argValue('queries', '200'));
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lightbox-bench-review-'));

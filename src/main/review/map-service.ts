@@ -175,7 +175,7 @@ export class MapService {
       if (!layout) continue;
       if (this.labels.repo.levelIndex(level, m.row.id).ids.length === layout.ids.length) continue;
       try {
-        await (await this.start({ level, refit: false, sampleSize: 4000 })).done;
+        await (await this.start({ level, refit: false, sampleSize: 3000 })).done;
       } catch { /* busy or failed: map.status says so; the next map.start places them */ }
     }
   }
