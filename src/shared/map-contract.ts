@@ -107,7 +107,7 @@ export const mapCalls = {
       level: z.enum(LEVELS).default('image'),
       refit: z.boolean().default(false),
       /** Items the UMAP layout is fitted on; the rest are placed by their nearest fitted neighbours. */
-      sampleSize: z.number().int().min(10).max(20_000).default(4000),
+      sampleSize: z.number().int().min(10).max(20_000).default(3000),
     }).strict(),
     result: z.object({ jobId: z.number().int() }),
   },

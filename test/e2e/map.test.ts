@@ -82,6 +82,8 @@ describe('the embedding map', () => {
     await page.mouse.move(g.left + hx, g.top + hy);
     await page.waitForSelector('[data-testid=map-hover]');
     expect(await page.textContent('[data-testid=map-hover]')).toMatch(/Finding: unlabelled · model: /);
+    await page.waitForSelector('[data-testid=map-hover-thumb][data-state=drawn]');
+    await page.screenshot({ path: path.join(OUT, 'map-hover.png') });
 
     // A box around the points suggested as the most common class near the first point.
     const [bx, by] = [hx, hy];

@@ -11,7 +11,8 @@ import type { CallName, CallResult, JobProgress } from '../../src/shared/contrac
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
 import type { Level } from '../../src/shared/label-schema.ts';
 import type { DemoTruth } from '../../src/main/demo/demo-data.ts';
-import { embedAll, openDemoProject, tempDir } from '../helpers.ts';
+import { generateDemoProjectData } from '../../src/main/demo/demo-data.ts';
+import { embedAll, importInto, openDemoProject, tempDir } from '../helpers.ts';
 
 process.env.LIGHTBOX_HOME ??= tempDir('lightbox-home-');
 let app: Lightbox;
@@ -164,6 +165,39 @@ describe('the projection job', () => {
     const st = await call('map.status');
     expect(st.levels.map((l) => l.ready)).toEqual([true, true, true]);
   }, 60_000);
+});
+
+describe('new embeddings', () => {
+  it('are placed on every existing map without refitting, as soon as the embedding job ends', async () => {
+    const before = await call('map.points', { level: 'image' });
+    expect((await call('map.status')).levels.find((l) => l.level === 'image')!.ready).toBe(true);
+    const { dataDir } = generateDemoProjectData(tempDir(), { count: 12, ctSeries: 0, seed: 99 });
+    await importInto(app, dataDir);
+    // Waits for the map job the end of the embedding job starts (image, series and study maps in turn).
+    const placed: Level[] = [];
+    const allPlaced = new Promise<void>((resolve) => {
+      const off = app.on((name, p) => {
+        const jp = p as JobProgress;
+        if (name === 'job.progress' && jp.kind === 'map' && jp.phase === 'done') {
+          const word = jp.message.match(/^Map of \d+ (images|series|studies) ready/)![1]!;
+          placed.push(word === 'images' ? 'image' : word === 'studies' ? 'study' : 'series');
+          if (placed.length === 3) { off(); resolve(); }
+        }
+      });
+    });
+    await embedAll(app, { provider: 'cpu' });
+    await allPlaced;
+    expect(placed.sort()).toEqual(['image', 'series', 'study']);
+    expect((await call('map.status')).last).toMatchObject({ fitted: false, resumed: false });
+    const after = await call('map.points', { level: 'image' });
+    expect(after.unplaced).toBe(0);
+    expect(after.ids.length).toBe(before.ids.length + 12);
+    // Items already on the map keep their place: the fit was not redone.
+    const at = new Map(after.ids.map((id, i) => [id, i]));
+    let moved = 0;
+    before.ids.forEach((id, i) => { const j = at.get(id)!; if (Math.abs(after.x[j]! - before.x[i]!) + Math.abs(after.y[j]! - before.y[i]!) > 1e-3) moved++; });
+    expect(moved).toBe(0);
+  }, 120_000);
 });
 
 describe('labelling a selection in one step', () => {

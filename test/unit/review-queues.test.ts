@@ -71,8 +71,10 @@ describe('review queues', () => {
     expect((await call('review.outliers', { level: 'study' })).ready).toBe(false);
   });
 
-  it('finds the same neighbours through the HNSW index as by exact search', async () => {
+  it('finds the same neighbours through the HNSW index as by exact search, and exact search in chunks as in one', async () => {
     const exact = await call('review.duplicates', { level: 'image', threshold: 0.5, limit: 5000 });
+    await (await app.map.start({ level: 'image', refit: false, sampleSize: 4000 }, { neighbourChunk: 37 })).done;
+    expect(await call('review.duplicates', { level: 'image', threshold: 0.5, limit: 5000 })).toEqual(exact);
     await (await app.map.start({ level: 'image', refit: false, sampleSize: 4000 }, { exactBelow: 10, neighbourChunk: 50 })).done;
     const ann = await call('review.duplicates', { level: 'image', threshold: 0.5, limit: 5000 });
     expect(ann.exact).toBe(false);

@@ -187,7 +187,7 @@ async function runEmbed(args: Args, json: boolean): Promise<number> {
 }
 
 async function runMap(args: Args, json: boolean): Promise<number> {
-  const input = callInput('map.start', { level: flag(args, 'level') ?? 'image', refit: args.flags.get('refit') === true, sampleSize: intFlag(args, 'sample', 4000, 10, 20_000) });
+  const input = callInput('map.start', { level: flag(args, 'level') ?? 'image', refit: args.flags.get('refit') === true, sampleSize: intFlag(args, 'sample', 3000, 10, 20_000) });
   const app = Lightbox.open(requireProject(args));
   try {
     const s = await followJob(app, 'map', json, () => app.invoke('map.start', input), (jobId) => app.invoke('map.cancel', { jobId }));

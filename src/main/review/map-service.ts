@@ -36,6 +36,8 @@ export interface MapTuning {
   threads?: number;
 }
 
+const plural = (level: Level): string => (level === 'series' ? 'series' : level === 'study' ? 'studies' : 'images');
+
 interface MapParams { level: Level; refit: boolean; sampleSize: number }
 
 export class MapService {
@@ -71,7 +73,7 @@ export class MapService {
       params,
       resumes: (p) => p.level === input.level,
       progressIntervalMs: tuning.progressIntervalMs,
-      initial: { phase: 'reading', done: 0, total: 0, message: `Map of ${input.level}s: reading vectors…` },
+      initial: { phase: 'reading', done: 0, total: 0, message: `Map of ${plural(input.level)}: reading vectors…` },
       run: (job) => this.run(job, m.row, m.cache, params, tuning),
     });
     this.runningLevel = input.level;
@@ -96,7 +98,7 @@ export class MapService {
     const resumed = saved !== null && layout?.fitId !== saved.fitId;
     const rpc = new WorkerRpc<MapProtocol>(workerUrl('map-worker', import.meta.url), 'map');
     try {
-      job.progress({ phase: 'reading', done: 0, total: n, message: `Map of ${n} ${level}s: reading vectors and reducing them (PCA)…` }, true);
+      job.progress({ phase: 'reading', done: 0, total: n, message: `Map of ${n} ${plural(level)}: reading vectors and reducing them (PCA)…` }, true);
       const loaded = await rpc.request('load', {
         storeDir: row.storeDir, dim: row.dim, offsets: index.offsets, rows: index.rows, sampleSize: p.sampleSize,
         pcaDims: tuning.pcaDims ?? 32, seed: tuning.seed ?? 1, fit: saved,
@@ -107,11 +109,11 @@ export class MapService {
         const { epochs } = await rpc.request('fitInit', { nNeighbors: tuning.nNeighbors ?? 15, seed: tuning.seed ?? 1 });
         const chunk = tuning.epochChunk ?? 10;
         let epoch = 0;
-        job.progress({ phase: 'projecting', done: 0, total: epochs, message: `Fitting the layout on ${loaded.sample} ${level}s (UMAP)…` }, true);
+        job.progress({ phase: 'projecting', done: 0, total: epochs, message: `Fitting the layout on ${loaded.sample} ${plural(level)} (UMAP)…` }, true);
         while (epoch < epochs) {
           if (job.signal.aborted) return end(true, loaded.sample, false, resumed, `Map cancelled while fitting (epoch ${epoch} of ${epochs}); nothing saved`);
           epoch = (await rpc.request('fitSteps', { count: Math.min(chunk, epochs - epoch) })).epoch || epochs;
-          job.progress({ phase: 'projecting', done: epoch, total: epochs, message: `Fitting the layout on ${loaded.sample} ${level}s: epoch ${epoch} of ${epochs}` });
+          job.progress({ phase: 'projecting', done: epoch, total: epochs, message: `Fitting the layout on ${loaded.sample} ${plural(level)}: epoch ${epoch} of ${epochs}` });
         }
         const fit = await rpc.request('fitDone', {});
         fitId = cache.saveFit(level, fit).fitId;
@@ -122,7 +124,7 @@ export class MapService {
       for (let from = 0; from < n; from += chunk) {
         if (job.signal.aborted) return end(true, loaded.sample, !loaded.fitted, resumed, `Map cancelled while placing (${from} of ${n}); the fit is saved, start again to resume`);
         await rpc.request('place', { from, to: Math.min(n, from + chunk) });
-        job.progress({ phase: 'placing', done: Math.min(n, from + chunk), total: n, message: `Placing ${n} ${level}s by their nearest fitted neighbours` });
+        job.progress({ phase: 'placing', done: Math.min(n, from + chunk), total: n, message: `Placing ${n} ${plural(level)} by their nearest fitted neighbours` });
       }
       const { xy } = await rpc.request('layout', {});
       cache.saveLayout(level, fitId, index.ids, xy);
@@ -139,7 +141,7 @@ export class MapService {
         for (let from = 0; from < n; from += step) {
           if (job.signal.aborted) return end(true, loaded.sample, !loaded.fitted, resumed, 'Map ready; nearest-neighbour search cancelled');
           done += (await rpc.request('neighboursAdd', { from, to: from + step, threads })).added;
-          job.progress({ phase: 'neighbours', done, total, message: `Indexing ${n} ${level}s for nearest neighbours (HNSW)` });
+          job.progress({ phase: 'neighbours', done, total, message: `Indexing ${n} ${plural(level)} for nearest neighbours (HNSW)` });
         }
       }
       const nn = new Int32Array(n * k);
@@ -154,7 +156,7 @@ export class MapService {
       }
       cache.saveNeighbours({ level, exact, k, ids: index.ids, nn, sim });
       const how = loaded.fitted ? `placed on the saved fit${resumed ? ' (resumed)' : ''}` : `fitted on ${loaded.sample}`;
-      return end(false, loaded.sample, !loaded.fitted, resumed, `Map of ${n} ${level}s ready (${how})`);
+      return end(false, loaded.sample, !loaded.fitted, resumed, `Map of ${n} ${plural(level)} ready (${how})`);
     } finally {
       await rpc.terminate();
     }
@@ -173,7 +175,7 @@ export class MapService {
       if (!layout) continue;
       if (this.labels.repo.levelIndex(level, m.row.id).ids.length === layout.ids.length) continue;
       try {
-        await (await this.start({ level, refit: false, sampleSize: 4000 })).done;
+        await (await this.start({ level, refit: false, sampleSize: 3000 })).done;
       } catch { /* busy or failed: map.status says so; the next map.start places them */ }
     }
   }

@@ -235,6 +235,32 @@ export function placeByNeighbours(reduced: Float32Array, k: number, fitted: Floa
   return out;
 }
 
+/**
+ * Map positions from each item's nearest fitted points (row-major `near` keys and squared distances per item, as a
+ * nearest-neighbour search returns them; `counts` per item when fewer were found): the distance-weighted mean, as
+ * placeByNeighbours computes it.
+ */
+export function weightedPlacement(keys: ArrayLike<bigint | number>, d2: ArrayLike<number>, counts: ArrayLike<bigint | number> | null, near: number, coords: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    const got = counts ? Math.min(near, Number(counts[i])) : near;
+    let wx = 0;
+    let wy = 0;
+    let wt = 0;
+    for (let p = 0; p < got; p++) {
+      const j = Number(keys[i * near + p]);
+      if (!(j >= 0 && 2 * j + 1 < coords.length)) continue;
+      const w = 1 / (Math.sqrt(Math.max(0, d2[i * near + p]!)) + 1e-6);
+      wx += w * coords[2 * j]!;
+      wy += w * coords[2 * j + 1]!;
+      wt += w;
+    }
+    out[2 * i] = wt > 0 ? wx / wt : 0;
+    out[2 * i + 1] = wt > 0 ? wy / wt : 0;
+  }
+  return out;
+}
+
 /** Indices of the `k` nearest rows to row i (itself excluded), by a distance function over row indices. */
 function nearest(n: number, i: number, k: number, dist: (a: number, b: number) => number): number[] {
   const d: [number, number][] = [];

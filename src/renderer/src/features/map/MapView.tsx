@@ -18,10 +18,12 @@ const RANK: Record<Level, number> = { image: 0, series: 1, study: 2 };
 
 function Thumb({ instanceId }: { instanceId: number }) {
   const ref = useRef<HTMLCanvasElement>(null);
+  const [state, setState] = useState<'waiting' | 'drawn' | 'failed'>('waiting');
   useEffect(() => {
-    if (ref.current) renderThumbnail(ref.current, api.imageId(instanceId)).catch(() => undefined);
+    setState('waiting');
+    if (ref.current) renderThumbnail(ref.current, api.imageId(instanceId)).then(() => setState('drawn'), () => setState('failed'));
   }, [instanceId]);
-  return <canvas ref={ref} width={128} height={128} data-testid="map-hover-thumb" />;
+  return <canvas ref={ref} width={128} height={128} data-testid="map-hover-thumb" data-state={state} />;
 }
 
 export function MapView({ onOpenStudy }: { onOpenStudy: (studyId: number) => void }) {
