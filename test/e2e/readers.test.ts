@@ -233,4 +233,29 @@ describe('a reading study in the browser', () => {
     const json = JSON.parse((await saved('export-json')).toString('utf8')) as typeof api;
     expect(json.levels.map((l) => l.level)).toEqual(api.levels.map((l) => l.level));
   });
+
+  it('shows where the model errs as a tree with error rate and n per node, and lists a node\'s studies', async () => {
+    const s = (await app.invoke('reading.list', {})).find((x) => x.name === 'simulated')!;
+    // The adapter's mistakes are labelled "rotated" in the project: the tree must split on that label.
+    const before = await app.invoke('reading.errors', { study: s.id, source: 'adapter', minLeaf: 1 });
+    expect(before.errors).toBeGreaterThan(0);
+    for (const u of before.wrong) await app.invoke('labels.set', { level: 'study', itemId: idOf.get(u)!, group: 'quality', labels: ['rotated'] });
+    await page.goto(`${host.startUrl.split('#')[0]}#/readers`);
+    await page.click(`[data-testid=reading-study][data-study="${s.id}"] [data-testid=study-errors]`);
+    await page.waitForSelector('[data-testid=error-tree] [data-testid=tree-node]');
+    await page.selectOption('[data-testid=errors-source]', 'zero-shot');
+    await page.selectOption('[data-testid=errors-source]', 'adapter');
+    await page.fill('[data-testid=errors-min-leaf]', '1');
+    const api = await app.invoke('reading.errors', { study: s.id, source: 'adapter', minLeaf: 1 });
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=tree-node]').length === n, api.nodes.length);
+    const nodes = await page.$$eval('[data-testid=tree-node]', (els) => els.map((e) => [Number(e.getAttribute('data-n')), Number(e.getAttribute('data-errors'))]));
+    expect(nodes).toEqual(api.nodes.map((n) => [n.n, n.errors]));
+    expect(nodes[0]).toEqual([api.n, api.errors]);
+    expect(api.nodes.length).toBe(3);
+    expect(api.nodes[api.nodes[0]!.children[1]!]!.condition!.attribute).toBe('label: quality');
+    expect(api.nodes.filter((n) => n.depth === 1).map((n) => n.errorRate).sort()).toEqual([0, 1]);
+    await page.click('[data-testid=tree-node][data-node="0"]');
+    expect(await page.locator('[data-testid=errors-items] [data-testid=errors-study]').count()).toBe(api.nodes[0]!.studyIds.length);
+    await shot('errors');
+  });
 });
