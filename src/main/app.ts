@@ -91,7 +91,11 @@ export class Lightbox {
     this.labels.items.modelBlinding = { hidden: (level, uid) => this.studies.modelHidden(level, uid), any: () => this.studies.anyModelHidden() };
     this.pacs = new PacsService(store, this.jobs, this.imports, lightboxHome());
     this.handlers = gateModelViews({
-      ...readerHandlers(this.studies, readerRepo, (g, items, folds) => modelPredictions(this.labels.repo, this.embeddings, g, items, folds)),
+      ...readerHandlers(this.studies, readerRepo, {
+        predict: (g, items, folds) => modelPredictions(this.labels.repo, this.embeddings, g, items, folds),
+        labelGroups: (level, uid, except) => Object.fromEntries(this.labels.schema().schema.groups.filter((g) => g.level === level && g.key !== except)
+          .map((g) => [g.key, this.labels.repo.state(level, uid, g.key).labels])),
+      }),
       ...projectHandlers(store),
       ...folderHandlers(store),
       ...dicomHandlers(store, this.imports),

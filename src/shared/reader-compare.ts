@@ -72,3 +72,33 @@ export function comparisonCsv(c: StudyComparison): string {
   }
   return `${rows.join('\n')}\n`;
 }
+
+/** Where the model errs against a study's reference: a shallow decision tree over item attributes (reading.errors). */
+export const ErrorAnalysis = z.object({
+  study: Int,
+  group: z.string(),
+  /** The sub-task (as reading.compare's levels) and the model source whose errors are explained. */
+  level: z.string(),
+  source: z.enum(['adapter', 'zero-shot']),
+  rule: z.enum(['unanimous', 'majority']),
+  n: Int,
+  errors: Int,
+  maxDepth: Int,
+  minLeaf: Int,
+  attributes: z.array(z.string()),
+  /** The items the model gets wrong at this sub-task. */
+  wrong: z.array(z.string()),
+  /** Attributes by mutual information with the error (nats), highest first. */
+  ranking: z.array(z.object({ attribute: z.string(), mutualInformation: z.number() })),
+  /** Depth-first; node 0 is the root; children are [the rest, those with the value]. */
+  nodes: z.array(z.object({
+    id: Int, depth: Int, n: Int, errors: Int, errorRate: z.number(),
+    condition: z.object({ attribute: z.string(), value: z.string(), equals: z.boolean() }).nullable(),
+    children: z.array(Int),
+    /** The node's items (UIDs at the group's level) and their studies' ids, to open them. */
+    items: z.array(z.string()),
+    studyIds: z.array(Int),
+  })),
+  notes: z.array(z.string()),
+});
+export type ErrorAnalysis = z.infer<typeof ErrorAnalysis>;

@@ -1,7 +1,7 @@
 // The reader-study calls of the contract (readers.*, reading.*), kept in their own block: named local readers, the
 // current reader, reading studies with blinded per-reader reads, and agreement between readers.
 import { z } from 'zod';
-import { StudyComparison } from './reader-compare.ts';
+import { ErrorAnalysis, StudyComparison } from './reader-compare.ts';
 
 const Name = z.string().trim().min(1, 'name must not be empty').max(100);
 const StudyId = z.number().int().min(1);
@@ -148,6 +148,23 @@ export const readerCalls = {
       folds: z.number().int().min(2).max(20).default(5),
     }).strict(),
     result: StudyComparison,
+  },
+  /**
+   * Where the model errs against the reference (unblinded studies): a decision tree (depth maxDepth, at least
+   * minLeaf items a leaf) over item attributes and the project's labels of the item's other groups, predicting the
+   * model's disagreement with the reference at one sub-task; and the attributes ranked by mutual information.
+   */
+  'reading.errors': {
+    input: z.object({
+      study: StudyId,
+      rule: z.enum(['unanimous', 'majority']).default('majority'),
+      source: z.enum(['adapter', 'zero-shot']).default('adapter'),
+      level: z.string().min(1).max(80).default('label'),
+      maxDepth: z.number().int().min(1).max(6).default(3),
+      minLeaf: z.number().int().min(1).max(10_000).default(5),
+      folds: z.number().int().min(2).max(20).default(5),
+    }).strict(),
+    result: ErrorAnalysis,
   },
   /** The current reader decides an item's reference label (unblinded studies only). */
   'reading.adjudicate': {

@@ -3,11 +3,13 @@
 // suggestion or score anywhere in the page (though the model has suggestions for those items), one resumes where
 // they stopped; the study is unblinded, one disagreement adjudicated with both reads side by side, and the
 // agreement view shows Cohen's κ as the API computes it. Screenshots: test-output/e2e/readers-*.png.
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lightbox } from '../../src/main/app.ts';
 import type { HttpHost } from '../../src/main/hosts/http-host.ts';
+import { DEMO_READERS, simulateReads } from '../../src/main/readers/simulate-readers.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
 import { embedAll, openDemoProject, tempDir } from '../helpers.ts';
 import { OUT, openSession } from './browser.ts';
@@ -189,5 +191,71 @@ describe('a reading study in the browser', () => {
     expect(await kappa.textContent()).toContain(expected!.toFixed(2));
     expect(await page.locator('[data-testid=agreement-level]').count()).toBeGreaterThanOrEqual(2);
     await shot('agreement');
+  });
+
+  it('shows the model against three simulated readers: a table per sub-task and an ROC figure with their points, exported as SVG, PNG, CSV and JSON', async () => {
+    for (const r of DEMO_READERS) await app.invoke('readers.create', { name: r.name });
+    const s = await app.invoke('reading.create', { name: 'simulated', group: 'finding', items: [...truthOf.keys()], readers: DEMO_READERS.map((r) => r.name), seed: 2 });
+    await simulateReads(app.invoke.bind(app), s.id, DEMO_READERS, (u) => truthOf.get(u)!, ['normal', 'cardiomegaly', 'effusion', 'nodule'], 3);
+    await app.invoke('reading.unblind', { study: s.id });
+    for (const u of (await app.invoke('reading.reference', { study: s.id, rule: 'majority' })).queue) await app.invoke('reading.adjudicate', { study: s.id, itemUid: u, label: truthOf.get(u)! });
+    await page.goto(`${host.startUrl.split('#')[0]}#/readers`);
+    await page.click(`[data-testid=reading-study][data-study="${s.id}"] [data-testid=study-compare]`);
+    await page.waitForSelector('[data-testid=compare-table][data-level=top]');
+    const raters = await page.$$eval('[data-testid=compare-rater]', (els) => els.map((e) => e.getAttribute('data-name')));
+    expect(raters).toEqual(['adapter (out-of-fold)', 'zero-shot', ...DEMO_READERS.map((r) => r.name)]);
+    const api = await app.invoke('reading.compare', { study: s.id });
+    const top = api.levels.find((l) => l.level === 'top')!;
+    const zs = top.raters.find((r) => r.name === 'zero-shot')!;
+    expect(Number(await page.getAttribute('[data-testid=compare-rater][data-name=zero-shot] [data-testid=macro-auc]', 'data-value'))).toBeCloseTo(zs.macroAuc!.value!, 10);
+    // The figure: a curve per model source and a point per reader, for "abnormal vs rest".
+    expect(await page.getAttribute('[data-testid=roc-figure]', 'data-category')).toBe('abnormal');
+    expect(await page.$$eval('[data-testid=roc-figure] path[data-rater]', (els) => els.map((e) => e.getAttribute('data-rater')))).toEqual(['adapter (out-of-fold)', 'zero-shot']);
+    expect(await page.$$eval('[data-testid=roc-figure] circle[data-reader]', (els) => els.map((e) => e.getAttribute('data-reader')))).toEqual(DEMO_READERS.map((r) => r.name));
+    const pt = top.raters.find((r) => r.name === 'reader-a')!.classes.find((k) => k.category === 'abnormal')!;
+    const cx = Number(await page.getAttribute('[data-testid=roc-figure] circle[data-reader=reader-a]', 'cx'));
+    expect(cx).toBeCloseTo(56 + (1 - pt.specificity.value!) * 360, 1);
+    await shot('compare');
+
+    const saved = async (button: string): Promise<Buffer> => {
+      const [d] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid=${button}]`)]);
+      return fs.readFileSync((await d.path())!);
+    };
+    const svg = (await saved('export-svg')).toString('utf8');
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(svg).toContain('data-reader="reader-c"');
+    const png = await saved('export-png');
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+    fs.writeFileSync(path.join(OUT, 'readers-roc-export.png'), png);
+    const csv = (await saved('export-csv')).toString('utf8');
+    expect(csv.split('\n')[0]).toMatch(/^level,rater,kind,category/);
+    expect(csv).toContain('top,reader-a,reader,abnormal,');
+    const json = JSON.parse((await saved('export-json')).toString('utf8')) as typeof api;
+    expect(json.levels.map((l) => l.level)).toEqual(api.levels.map((l) => l.level));
+  });
+
+  it('shows where the model errs as a tree with error rate and n per node, and lists a node\'s studies', async () => {
+    const s = (await app.invoke('reading.list', {})).find((x) => x.name === 'simulated')!;
+    // The adapter's mistakes are labelled "rotated" in the project: the tree must split on that label.
+    const before = await app.invoke('reading.errors', { study: s.id, source: 'adapter', minLeaf: 1 });
+    expect(before.errors).toBeGreaterThan(0);
+    for (const u of before.wrong) await app.invoke('labels.set', { level: 'study', itemId: idOf.get(u)!, group: 'quality', labels: ['rotated'] });
+    await page.goto(`${host.startUrl.split('#')[0]}#/readers`);
+    await page.click(`[data-testid=reading-study][data-study="${s.id}"] [data-testid=study-errors]`);
+    await page.waitForSelector('[data-testid=error-tree] [data-testid=tree-node]');
+    await page.selectOption('[data-testid=errors-source]', 'zero-shot');
+    await page.selectOption('[data-testid=errors-source]', 'adapter');
+    await page.fill('[data-testid=errors-min-leaf]', '1');
+    const api = await app.invoke('reading.errors', { study: s.id, source: 'adapter', minLeaf: 1 });
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=tree-node]').length === n, api.nodes.length);
+    const nodes = await page.$$eval('[data-testid=tree-node]', (els) => els.map((e) => [Number(e.getAttribute('data-n')), Number(e.getAttribute('data-errors'))]));
+    expect(nodes).toEqual(api.nodes.map((n) => [n.n, n.errors]));
+    expect(nodes[0]).toEqual([api.n, api.errors]);
+    expect(api.nodes.length).toBe(3);
+    expect(api.nodes[api.nodes[0]!.children[1]!]!.condition!.attribute).toBe('label: quality');
+    expect(api.nodes.filter((n) => n.depth === 1).map((n) => n.errorRate).sort()).toEqual([0, 1]);
+    await page.click('[data-testid=tree-node][data-node="0"]');
+    expect(await page.locator('[data-testid=errors-items] [data-testid=errors-study]').count()).toBe(api.nodes[0]!.studyIds.length);
+    await shot('errors');
   });
 });

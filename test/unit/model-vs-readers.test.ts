@@ -173,6 +173,49 @@ describe('reading.compare', () => {
     expect(r.ok ? null : r.error.message).toMatch(/study \d+ is still blinded; unblind it first/);
   });
 
+  it('reading.errors: the tree covers the items the model gets wrong, and finds a planted attribute', async () => {
+    const c = await call('reading.compare', { study, resamples: 20 });
+    for (const source of ['adapter', 'zero-shot'] as const) {
+      const e = await call('reading.errors', { study, source, level: 'label', maxDepth: 3, minLeaf: 3 });
+      const rater = c.levels[0]!.raters.find((r) => r.name === (source === 'adapter' ? 'adapter (out-of-fold)' : 'zero-shot'))!;
+      expect(e.n).toBe(rater.n);
+      expect(e.errors).toBe(rater.n - rater.accuracy.k);
+      expect(e.nodes[0]).toMatchObject({ n: e.n, errors: e.errors, condition: null });
+      for (const n of e.nodes) {
+        if (n.children.length === 0) continue;
+        const [rest, eq] = n.children.map((id) => e.nodes[id]!);
+        expect(rest!.n + eq!.n).toBe(n.n);
+        expect(rest!.errors + eq!.errors).toBe(n.errors);
+        expect(Math.min(rest!.n, eq!.n)).toBeGreaterThanOrEqual(3);
+        expect(eq!.depth).toBe(n.depth + 1);
+        expect(new Set([...rest!.items, ...eq!.items])).toEqual(new Set(n.items));
+      }
+      expect(Math.max(...e.nodes.map((n) => n.depth))).toBeLessThanOrEqual(3);
+      expect(e.attributes).toEqual(expect.arrayContaining(['manufacturer', 'view position', 'age band', 'study year', 'label: quality']));
+      expect(e.ranking.map((r) => r.attribute).sort()).toEqual([...e.attributes].sort());
+    }
+    // Plant structure: the items the adapter gets wrong are labelled "rotated" in the project's quality group;
+    // the tree's first split must be that label, with every error on its side.
+    const e = await call('reading.errors', { study, source: 'adapter', level: 'label', minLeaf: 2 });
+    const wrong = new Set(e.wrong);
+    expect(wrong.size).toBe(e.errors);
+    for (const u of wrong) {
+      const id = app.labels.repo.idOf('study', u)!;
+      await call('labels.set', { level: 'study', itemId: id, group: 'quality', labels: ['rotated'] });
+    }
+    const again = await call('reading.errors', { study, source: 'adapter', level: 'label', minLeaf: 2 });
+    const root = again.nodes[0]!;
+    // A two-valued attribute splits the same either way round ("rotated" or "(unlabelled)" against the rest).
+    const [rest, eq] = root.children.map((id) => again.nodes[id]!);
+    expect(eq!.condition!.attribute).toBe('label: quality');
+    const rotated = eq!.condition!.value === 'rotated' ? eq! : rest!;
+    expect(rotated).toMatchObject({ n: wrong.size, errors: wrong.size, errorRate: 1 });
+    expect((rotated === eq ? rest : eq)!.errors).toBe(0);
+    expect(again.ranking[0]!.attribute).toBe('label: quality');
+    const bad = await app.call('reading.errors', { study, level: 'under:nothing' });
+    expect(bad.ok ? null : bad.error.message).toMatch(/level: "under:nothing" is not a sub-task of group "finding" \(label, top, under:abnormal\)/);
+  }, 120_000);
+
   it('exports as CSV with a row per level, rater and category; the CLI prints the same JSON', async () => {
     const c = await call('reading.compare', { study, resamples: 50 });
     const csv = comparisonCsv(c).trim().split('\n');

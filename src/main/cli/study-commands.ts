@@ -5,7 +5,7 @@ import path from 'node:path';
 import { LightboxError } from '../../shared/contract.ts';
 import type { StudyAgreement } from '../../shared/contract.ts';
 import { comparisonCsv } from '../../shared/reader-compare.ts';
-import type { StudyComparison } from '../../shared/reader-compare.ts';
+import type { ErrorAnalysis, StudyComparison } from '../../shared/reader-compare.ts';
 import { Lightbox } from '../app.ts';
 
 export const STUDY_USAGE = `  study create --project <dir> --name <text> --group <single-choice group> --readers a,b,c
@@ -16,6 +16,8 @@ export const STUDY_USAGE = `  study create --project <dir> --name <text> --group
   study compare --project <dir> --study <id> [--rule majority|unanimous] [--resamples N] [--folds 5] [--json | --format csv]
                                              the model (out-of-fold adapter, zero-shot) and each reader against the
                                              reference: accuracy, sensitivity/specificity per class, macro AUC, CIs
+  study errors --project <dir> --study <id> [--source adapter|zero-shot] [--level label|top|under:<key>]
+         [--depth 3] [--min-leaf 5] [--json]   where the model errs: a decision tree over item attributes
   agreement --project <dir> --study <id> [--resamples N] [--seed N] [--json]
                                              agreement between the readers (unblinded studies only)`;
 
@@ -74,6 +76,19 @@ function printComparison(c: StudyComparison): void {
   }
 }
 
+function printErrorTree(e: ErrorAnalysis): void {
+  console.log(`study ${e.study}, ${e.source} at ${e.level}: ${e.errors} errors in ${e.n} items (${e.n ? ((100 * e.errors) / e.n).toFixed(1) : '—'} %)`);
+  for (const n of e.notes) console.log(`  note: ${n}`);
+  const walk = (id: number): void => {
+    const n = e.nodes[id]!;
+    const cond = n.condition ? `${n.condition.attribute} ${n.condition.equals ? '=' : '≠'} ${n.condition.value}` : 'all items';
+    console.log(`${'  '.repeat(n.depth + 1)}${cond}: ${n.errors}/${n.n} wrong (${(100 * n.errorRate).toFixed(1)} %)`);
+    for (const c of n.children) walk(c);
+  };
+  walk(0);
+  console.log('  mutual information with the error: ' + e.ranking.slice(0, 6).map((r) => `${r.attribute} ${r.mutualInformation.toFixed(3)}`).join(', '));
+}
+
 /** Runs `study …` or `agreement`; returns the exit code. */
 export async function runReaderCommand(cmd: 'study' | 'agreement', rest: readonly string[], flags: Flags, projectDir: string): Promise<number> {
   const json = flags.get('json') === true;
@@ -121,7 +136,17 @@ export async function runReaderCommand(cmd: 'study' | 'agreement', rest: readonl
       else printComparison(c);
       return 0;
     }
-    throw new LightboxError('bad-request', `study needs create, status or compare: lightbox study create|status|compare --project <dir>`);
+    if (rest[0] === 'errors') {
+      const study = num(flags, 'study');
+      if (study === undefined) throw new LightboxError('bad-request', '--study <id> is required');
+      const source = text(flags, 'source') ?? 'adapter';
+      if (source !== 'adapter' && source !== 'zero-shot') throw new LightboxError('bad-request', `--source must be adapter or zero-shot, not "${source}"`);
+      const e = await app.invoke('reading.errors', { study, source, level: text(flags, 'level') ?? 'label', maxDepth: num(flags, 'depth') ?? 3, minLeaf: num(flags, 'min-leaf') ?? 5 });
+      if (json) console.log(JSON.stringify(e, null, 2));
+      else printErrorTree(e);
+      return 0;
+    }
+    throw new LightboxError('bad-request', `study needs create, status, compare or errors: lightbox study create|status|compare|errors --project <dir>`);
   } finally {
     await app.close();
   }

@@ -5,6 +5,10 @@ export interface StudyRow {
   id: number; name: string; group_key: string; items: string; readers: string; seed: number;
   repeat_share: number; created_by: string; created_at: string; unblinded_at: string | null; blinded_to_model: number;
 }
+export interface ItemFacts {
+  instanceId: number; studyId: number; studyDate: string; sex: string; birthDate: string; modality: string; bodyPart: string;
+  rows: number | null; columns: number | null; photometric: string; path: string;
+}
 export interface ReadRow { id: number; at: string; reader: string; position: number; item_uid: string; value: string }
 
 export class ReaderRepository {
@@ -86,6 +90,22 @@ export class ReaderRepository {
   adjudications(study: number): { item_uid: string; value: string; adjudicator: string; at: string }[] {
     return this.db.prepare(`SELECT item_uid, value, adjudicator, at FROM reading_adjudications a WHERE study_pk = ?
       AND id = (SELECT MAX(id) FROM reading_adjudications b WHERE b.study_pk = a.study_pk AND b.item_uid = a.item_uid)`).all(study) as { item_uid: string; value: string; adjudicator: string; at: string }[];
+  }
+  /**
+   * What the error analysis knows of an item from the index: its study's date and patient, its representative
+   * image (the first image of the first series with images, as the labelling view shows) and that image's file.
+   */
+  itemFacts(level: 'study' | 'series' | 'image', uid: string): ItemFacts | undefined {
+    const image = level === 'image'
+      ? 'SELECT id FROM instances WHERE sop_uid = @uid'
+      : level === 'series'
+        ? `SELECT i.id FROM instances i JOIN series s ON s.id = i.series_pk WHERE s.series_uid = @uid AND i.is_image = 1 ORDER BY i.instance_number IS NULL, i.instance_number, i.id LIMIT 1`
+        : `SELECT i.id FROM instances i JOIN series s ON s.id = i.series_pk JOIN studies st ON st.id = s.study_pk WHERE st.study_uid = @uid AND i.is_image = 1
+           ORDER BY s.series_number IS NULL, s.series_number, s.id, i.instance_number IS NULL, i.instance_number, i.id LIMIT 1`;
+    return this.db.prepare(`SELECT i.id AS instanceId, st.id AS studyId, st.study_date AS studyDate, p.sex AS sex, p.birth_date AS birthDate, s.modality AS modality,
+        s.body_part AS bodyPart, i.rows AS rows, i.columns AS columns, i.photometric AS photometric, f.path AS path
+      FROM instances i JOIN series s ON s.id = i.series_pk JOIN studies st ON st.id = s.study_pk JOIN patients p ON p.id = st.patient_pk JOIN files f ON f.id = i.file_pk
+      WHERE i.id = (${image})`).get({ uid }) as ItemFacts | undefined;
   }
   /** Which of `uids` name no item of the project at `level`. */
   unknownItems(level: 'study' | 'series' | 'image', uids: readonly string[]): string[] {

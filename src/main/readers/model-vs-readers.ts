@@ -20,7 +20,7 @@ export type Predict = (g: LabelGroup, items: ReadonlyMap<string, string>, folds:
 type Level = StudyComparison['levels'][number];
 type Rater = Level['raters'][number];
 
-interface LevelDef { level: string; categories: string[]; map: (v: string) => string | null }
+export interface LevelDef { level: string; categories: string[]; map: (v: string) => string | null }
 
 /** The sub-tasks of a group: as reading.agreement's levels. */
 export function levelsOf(g: LabelGroup): LevelDef[] {
@@ -61,6 +61,36 @@ function scoreAnswers(name: string, kind: 'model' | 'reader', categories: string
   return { kind, name, n: ref.length, accuracy: accuracyOf(ref, pred), classes, macroAuc: macro };
 }
 
+/**
+ * The model's answers at a level for `items` (uid, reference label) that have a probability row: its class
+ * probabilities summed into the level's categories (renormalised), and the most probable category.
+ */
+export function foldedAnswers(g: LabelGroup, def: LevelDef, probs: Float32Array, rowOf: ReadonlyMap<string, number>, items: readonly (readonly [string, string])[]): { withRow: (readonly [string, string])[]; p: Float64Array; pred: number[] } {
+  const k = g.labels.length;
+  const cat = new Map(def.categories.map((c, j) => [c, j]));
+  const classCat = g.labels.map((l) => { const m = def.map(l.key); return m === null ? -1 : cat.get(m)!; });
+  const withRow = items.filter(([u]) => rowOf.has(u));
+  const kk = def.categories.length;
+  const p = new Float64Array(withRow.length * kk);
+  const pred: number[] = [];
+  withRow.forEach(([u], t) => {
+    const r = rowOf.get(u)!;
+    let total = 0;
+    for (let c = 0; c < k; c++) {
+      const to = classCat[c]!;
+      if (to < 0) continue;
+      const v = probs[r * k + c]!;
+      p[t * kk + to] = p[t * kk + to]! + v;
+      total += v;
+    }
+    if (total > 0) for (let j = 0; j < kk; j++) p[t * kk + j] = p[t * kk + j]! / total;
+    let best = 0;
+    for (let j = 1; j < kk; j++) if (p[t * kk + j]! > p[t * kk + best]!) best = j;
+    pred.push(best);
+  });
+  return { withRow, p, pred };
+}
+
 export async function compareModelAndReaders(studies: StudyService, repo: ReaderRepository, predict: Predict, i: CallParsed<'reading.compare'>): Promise<StudyComparison> {
   const d = studies.data(i.study, 'reading.compare');
   if (d.row.unblinded_at === null) throw new LightboxError('conflict', `reading.compare: study ${i.study} is still blinded; unblind it first (reading.unblind)`);
@@ -72,7 +102,6 @@ export async function compareModelAndReaders(studies: StudyService, repo: Reader
   if (ref.queue.length > 0) notes.push(`${ref.queue.length} item(s) still waiting for adjudication are left out`);
   const preds = reference.size > 0 ? await predict(g, reference, i.folds) : null;
   if (preds) notes.push(...preds.notes);
-  const k = g.labels.length;
   const sources: [string, Float32Array][] = [];
   if (preds?.adapter) sources.push(['adapter (out-of-fold)', preds.adapter]);
   if (preds?.zeroShot) sources.push(['zero-shot', preds.zeroShot]);
@@ -84,28 +113,9 @@ export async function compareModelAndReaders(studies: StudyService, repo: Reader
     const refIdx = (label: string): number => cat.get(def.map(label)!)!;
     const raters: Rater[] = [];
     const roc: Level['roc'] = [];
-    // The model: class probabilities folded into the level's categories.
-    const classCat = g.labels.map((l) => { const m = def.map(l.key); return m === null ? -1 : cat.get(m)!; });
     sources.forEach(([name, probs], s) => {
-      const withRow = items.filter(([u]) => rowOf.has(u));
+      const { withRow, p, pred } = foldedAnswers(g, def, probs, rowOf, items);
       const kk = def.categories.length;
-      const p = new Float64Array(withRow.length * kk);
-      const pred: number[] = [];
-      withRow.forEach(([u], t) => {
-        const r = rowOf.get(u)!;
-        let total = 0;
-        for (let c = 0; c < k; c++) {
-          const to = classCat[c]!;
-          if (to < 0) continue;
-          const v = probs[r * k + c]!;
-          p[t * kk + to] = p[t * kk + to]! + v;
-          total += v;
-        }
-        if (total > 0) for (let j = 0; j < kk; j++) p[t * kk + j] = p[t * kk + j]! / total;
-        let best = 0;
-        for (let j = 1; j < kk; j++) if (p[t * kk + j]! > p[t * kk + best]!) best = j;
-        pred.push(best);
-      });
       const refs = withRow.map(([, l]) => refIdx(l));
       raters.push(scoreAnswers(name, 'model', def.categories, refs, pred, p, i.resamples, i.seed + s));
       def.categories.forEach((category, j) => {

@@ -1,6 +1,9 @@
-// The reader-study pages behind #/readers: the studies, reading, adjudication and agreement.
+// The reader-study pages behind #/readers: the studies, reading, adjudication, agreement, model vs readers,
+// and where the model errs.
 import { AdjudicationQueue } from './AdjudicationQueue.tsx';
 import { AgreementView } from './AgreementView.tsx';
+import { ComparisonView } from './ComparisonView.tsx';
+import { ErrorTreeView } from './ErrorTreeView.tsx';
 import { ReadingScreen } from './ReadingScreen.tsx';
 import type { ReaderPage, ReaderRoute } from './reader-routes.ts';
 import { StudyList } from './StudyList.tsx';
@@ -14,6 +17,7 @@ export function ReadersView({ route, go }: { route: ReaderRoute; go: (r: ReaderR
     case 'read': return <ReadingScreen key={route.study} studyId={route.study} onClose={toList} />;
     case 'adjudicate': return <AdjudicationQueue key={route.study} studyId={route.study} onClose={toList} />;
     case 'agreement': return <AgreementView key={route.study} studyId={route.study} onClose={toList} />;
-    case 'compare': return <StudyList open={open} />;
+    case 'compare': return <ComparisonView key={route.study} studyId={route.study} onClose={toList} />;
+    case 'errors': return <ErrorTreeView key={route.study} studyId={route.study} onClose={toList} />;
   }
 }

@@ -82,6 +82,8 @@ export function StudyList({ open }: { open: (study: number, page: ReaderPage) =>
                       {!s.unblinded && <button onClick={() => unblind(s)} data-testid="study-unblind" title="Close reads and show everyone's reads">Unblind…</button>}
                       {s.unblinded && <button onClick={() => open(s.id, 'adjudicate')} data-testid="study-adjudicate">Adjudicate</button>}
                       {s.unblinded && <button onClick={() => open(s.id, 'agreement')} data-testid="study-agreement">Agreement</button>}
+                      {s.unblinded && <button onClick={() => open(s.id, 'compare')} data-testid="study-compare">Model vs readers</button>}
+                      {s.unblinded && <button onClick={() => open(s.id, 'errors')} data-testid="study-errors">Where the model errs</button>}
                     </td>
                   </tr>
                 );

@@ -1,5 +1,5 @@
 // The reader-study part of the hash routes: #/readers (studies and readers), #/readers/<id>/<page>.
-export const READER_PAGES = ['read', 'adjudicate', 'agreement', 'compare'] as const;
+export const READER_PAGES = ['read', 'adjudicate', 'agreement', 'compare', 'errors'] as const;
 export type ReaderPage = (typeof READER_PAGES)[number];
 
 export type ReaderRoute = { view: 'readers'; study: null } | { view: 'readers'; study: number; page: ReaderPage };
