@@ -1,5 +1,6 @@
 // The PACS panel in a real browser against a real Orthanc: add the server, search with a filter, pick a study and
-// one series of another, retrieve with progress, and find them in the worklist. Saves test-output/e2e/pacs-*.png.
+// one series of another, retrieve with progress, find them in the worklist and open one in the viewer.
+// Saves test-output/e2e/pacs-*.png.
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,5 +68,24 @@ describe('PACS panel', () => {
     await page.waitForSelector('[data-testid=pacs-panel]', { state: 'detached' });
     await page.waitForFunction(() => document.querySelector('[data-testid=project-summary]')?.textContent?.includes('2 studies'));
     expect(await page.textContent('[data-testid=project-summary]')).toMatch(/2 patients · 2 studies · 2 series · 48 instances/);
+
+    // A retrieved study opens in the viewer like an imported one: a drawn CT slice, not a blank canvas.
+    await page.waitForSelector('[data-testid=worklist] tbody tr');
+    await page.click('[data-testid=worklist] tbody tr:first-child button.link');
+    await page.waitForFunction(() => {
+      const vp = document.querySelector('[data-testid=viewport]');
+      return !!vp && vp.getAttribute('data-rendered') === 'true' && window.__lightboxDrawn?.()?.imageId === vp.getAttribute('data-stack');
+    }, undefined, { timeout: 30_000 });
+    await page.screenshot({ path: path.join(OUT, 'pacs-viewer.png') });
+    expect(await page.$('[data-testid=viewer-error]')).toBeNull();
+    const spread = await page.evaluate(() => {
+      const c = document.querySelector('[data-testid=viewport] canvas') as HTMLCanvasElement;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let min = 255;
+      let max = 0;
+      for (let i = 0; i < d.length; i += 4 * 97) { min = Math.min(min, d[i]!); max = Math.max(max, d[i]!); }
+      return max - min;
+    });
+    expect(spread).toBeGreaterThan(100);
   });
 });
