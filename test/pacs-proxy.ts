@@ -9,7 +9,9 @@ export type ProxyMode =
   | { kind: 'truncate-wado'; share: number }
   | { kind: 'status'; status: number; body: string }
   /** Multipart answers whose Content-Type has no boundary. */
-  | { kind: 'no-boundary' };
+  | { kind: 'no-boundary' }
+  /** WADO-RS series answers break off: this share of the bytes is sent, then the connection is dropped. */
+  | { kind: 'drop-wado'; share: number };
 
 export class PacsProxy {
   mode: ProxyMode = { kind: 'pass' };
@@ -55,6 +57,11 @@ export class PacsProxy {
     let out = body;
     if (isWado && this.mode.kind === 'truncate-wado') out = body.subarray(0, Math.floor(body.length * this.mode.share));
     if (isWado && this.mode.kind === 'no-boundary') ct = 'multipart/related; type="application/dicom"';
+    if (isWado && this.mode.kind === 'drop-wado') {
+      res.writeHead(upstream.status, { 'Content-Type': ct, 'Content-Length': String(body.length) });
+      res.write(body.subarray(0, Math.floor(body.length * this.mode.share)), () => res.socket?.destroy());
+      return;
+    }
     res.writeHead(upstream.status, { 'Content-Type': ct });
     res.end(out);
   }

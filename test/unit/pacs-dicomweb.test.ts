@@ -208,6 +208,26 @@ describe('WADO-RS retrieve', () => {
     expect((await call('pacs.status', {})).resumable).toBeNull();
   });
 
+  it('fails clearly when the connection drops mid-answer, with nothing of the study indexed', async () => {
+    // A fresh project, so every study is still to be fetched.
+    const other = Lightbox.open(tempDir(), { create: true });
+    try {
+      const uid = ctStudies()[0]!;
+      proxy.mode = { kind: 'drop-wado', share: 0.5 };
+      await expect(other.pacs.start({ server: 'proxy', items: [{ studyUid: uid }] }).done)
+        .rejects.toThrow(/WADO-RS series .*: the connection (broke while receiving|closed before the answer was complete).*Run the retrieve again to resume/);
+      expect((await other.invoke('worklist.query', {})).total).toBe(0);
+      proxy.mode = { kind: 'pass' };
+      const s = await other.pacs.start({ server: 'proxy', items: [{ studyUid: uid }] }).done;
+      expect(s.alreadyPresent).toBeGreaterThan(0);
+      expect(s.alreadyPresent + s.received).toBe(24);
+      expect((await other.invoke('worklist.query', {})).rows[0]!.instanceCount).toBe(24);
+    } finally {
+      proxy.mode = { kind: 'pass' };
+      await other.close();
+    }
+  });
+
   it('fails clearly when the PACS goes away mid-retrieve, and completes after it is back', async () => {
     const want = cxrStudies().slice(1);
     let stopped = false;

@@ -6,6 +6,7 @@ import { ExportDialog } from './features/export/ExportDialog.tsx';
 import { ImportPanel } from './features/import/ImportPanel.tsx';
 import { LabelView } from './features/labelling/LabelView.tsx';
 import { MapView } from './features/map/MapView.tsx';
+import { PacsPanel } from './features/pacs/PacsPanel.tsx';
 import { ProjectsDialog } from './features/projects/ProjectsDialog.tsx';
 import { TextSearchPanel } from './features/search/TextSearchPanel.tsx';
 import { ReaderSwitch } from './features/readers/ReaderSwitch.tsx';
@@ -47,6 +48,7 @@ export function App() {
   const [showExport, setShowExport] = useState(false);
   const [showProjects, setShowProjects] = useState(false);
   const [showSearch, setShowSearch] = useState(false);
+  const [showPacs, setShowPacs] = useState(false);
   const [version, setVersion] = useState(0);
 
   const refresh = useCallback(() => {
@@ -78,6 +80,7 @@ export function App() {
         <span className="host" title="How this window talks to Lightbox">{api.host === 'electron' ? 'desktop' : 'browser host'}</span>
         <button onClick={() => setShowProjects(true)} data-testid="open-projects" title="Open, create or switch projects">Projects…</button>
         <button onClick={() => setShowImport(true)} data-testid="open-import">Import folder…</button>
+        <button onClick={() => setShowPacs(true)} data-testid="open-pacs" title="Browse a PACS and retrieve studies into this project">PACS…</button>
         <button onClick={() => setShowExport(true)} data-testid="open-export" title="Export the curated labels (CSV, JSONL, DICOM SR) with a manifest">Export…</button>
       </header>
       {error && <div className="banner error">{error}</div>}
@@ -101,6 +104,7 @@ export function App() {
       </main>
       {showProjects && <ProjectsDialog info={info} onClose={() => setShowProjects(false)} />}
       {showExport && <ExportDialog onClose={() => setShowExport(false)} />}
+      {showPacs && <PacsPanel onClose={() => { setShowPacs(false); refresh(); }} />}
       {showImport && <ImportPanel onClose={() => { setShowImport(false); refresh(); }} />}
       <footer className="footer">For research use only. Not a medical device; not for diagnosis.</footer>
     </div>
