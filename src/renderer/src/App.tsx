@@ -74,12 +74,11 @@ export function App() {
         <button onClick={() => go(labelling ? { view: 'worklist' } : { view: 'label', item: null })} aria-pressed={labelling} data-testid="open-label" title="Label studies with suggestions, from the keyboard">
           {labelling ? 'Worklist' : 'Label'}
         </button>
-        <button onClick={() => setShowSearch((v) => !v)} aria-pressed={showSearch} data-testid="open-text-search" title="Find images by what they show, in words (the model's text encoder)">Search text</button>
+        <button onClick={() => setShowSearch((v) => !v)} aria-pressed={showSearch} data-testid="open-text-search" title="Find images by what they show, in words (the model's text encoder)">Search</button>
         <ReaderSwitch onOpen={() => go({ view: 'readers', study: null })} />
         <button onClick={() => go(route.view === 'map' ? { view: 'worklist' } : { view: 'map' })} aria-pressed={route.view === 'map'} data-testid="open-map" title="The embedding map: every image as a point, coloured by label, model or DICOM attribute">Map</button>
-        <span className="host" title="How this window talks to Lightbox">{api.host === 'electron' ? 'desktop' : 'browser host'}</span>
         <button onClick={() => setShowProjects(true)} data-testid="open-projects" title="Open, create or switch projects">Projects…</button>
-        <button onClick={() => setShowImport(true)} data-testid="open-import">Import folder…</button>
+        <button onClick={() => setShowImport(true)} data-testid="open-import" title="Import a folder of DICOM files (subfolders included)">Import…</button>
         <button onClick={() => setShowPacs(true)} data-testid="open-pacs" title="Browse a PACS and retrieve studies into this project">PACS…</button>
         <button onClick={() => setShowExport(true)} data-testid="open-export" title="Export the curated labels (CSV, JSONL, DICOM SR) with a manifest">Export…</button>
       </header>
@@ -106,7 +105,10 @@ export function App() {
       {showExport && <ExportDialog onClose={() => setShowExport(false)} />}
       {showPacs && <PacsPanel onClose={() => { setShowPacs(false); refresh(); }} />}
       {showImport && <ImportPanel onClose={() => { setShowImport(false); refresh(); }} />}
-      <footer className="footer">For research use only. Not a medical device; not for diagnosis.</footer>
+      <footer className="footer">
+        <span>For research use only. Not a medical device; not for diagnosis.</span>
+        <span className="host" title="How this window talks to Lightbox">{api.host === 'electron' ? 'desktop app' : 'browser host (127.0.0.1)'}</span>
+      </footer>
     </div>
   );
 }
