@@ -659,6 +659,8 @@ export const ErrorCode = z.enum([
   'conflict',
   'internal',
   'io',
+  /** An outside server (a PACS) could not be reached, failed, or answered with something broken. */
+  'unavailable',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 export const ApiError = z.object({ code: ErrorCode, message: z.string() });

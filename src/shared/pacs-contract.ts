@@ -24,7 +24,8 @@ export const DicomWebConfig = z.object({
 export type DicomWebConfig = z.infer<typeof DicomWebConfig>;
 
 export const DimseConfig = z.object({
-  host: z.string().min(1).max(255),
+  /** A host name or an IP address (IPv6 without brackets); no spaces, no URL. */
+  host: z.string().min(1).max(253).regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$|^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$/, 'must be a host name or an IP address, e.g. pacs.hospital.org or 10.0.0.5'),
   port: z.number().int().min(1).max(65535),
   /** The PACS's AE title. */
   calledAet: Aet,

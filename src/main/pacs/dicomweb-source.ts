@@ -31,7 +31,7 @@ export class DicomWebSource implements RetrieveSource {
       for await (const part of this.client.retrieve(studyUid, seriesUid, sop, signal)) {
         const type = part.contentType.split(';')[0]!.trim().toLowerCase();
         if (type && type !== 'application/dicom') {
-          throw new LightboxError('io', `WADO-RS series ${seriesUid} from ${this.label}: a part is "${type}", not application/dicom`);
+          throw new LightboxError('unavailable', `WADO-RS series ${seriesUid} from ${this.label}: a part is "${type}", not application/dicom`);
         }
         yield part.bytes;
       }

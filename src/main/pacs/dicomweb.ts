@@ -34,7 +34,7 @@ async function* idleBounded(body: ReadableStream<Uint8Array>, idleMs: number, wh
     for (;;) {
       let timer: NodeJS.Timeout | undefined;
       const idle = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new LightboxError('io', `${what}: no data for ${Math.round(idleMs / 1000)} s; the server stopped sending. Retry (the retrieve resumes)`)), idleMs);
+        timer = setTimeout(() => reject(new LightboxError('unavailable', `${what}: no data for ${Math.round(idleMs / 1000)} s; the server stopped sending. Retry (the retrieve resumes)`)), idleMs);
       });
       let r: Awaited<ReturnType<typeof reader.read>>;
       try {
@@ -42,7 +42,7 @@ async function* idleBounded(body: ReadableStream<Uint8Array>, idleMs: number, wh
       } catch (e) {
         if (e instanceof LightboxError) throw e;
         if (signal?.aborted) throw new LightboxError('io', `${what}: cancelled`);
-        throw new LightboxError('io', `${what}: the connection broke while receiving (${causeOf(e)}); check that the server is running, then retry (the retrieve resumes)`);
+        throw new LightboxError('unavailable', `${what}: the connection broke while receiving (${causeOf(e)}); check that the server is running, then retry (the retrieve resumes)`);
       } finally {
         clearTimeout(timer);
       }
@@ -112,8 +112,8 @@ export class DicomWebClient {
       });
     } catch (e) {
       if (init.signal?.aborted) throw new LightboxError('io', `${what}: cancelled`);
-      if (timeout.signal.aborted) throw new LightboxError('io', `${what}: ${this.shown} did not answer within ${this.config.timeoutSeconds} s; check the server, or raise its timeout`);
-      throw new LightboxError('io', `${what}: cannot reach ${this.shown} (${causeOf(e)}); check that the PACS is running and the URL is right`);
+      if (timeout.signal.aborted) throw new LightboxError('unavailable', `${what}: ${this.shown} did not answer within ${this.config.timeoutSeconds} s; check the server, or raise its timeout`);
+      throw new LightboxError('unavailable', `${what}: cannot reach ${this.shown} (${causeOf(e)}); check that the PACS is running and the URL is right`);
     } finally {
       clearTimeout(timer);
     }
@@ -128,7 +128,7 @@ export class DicomWebClient {
       return new LightboxError('unauthorized', `${what}: ${this.shown} refused the credentials (HTTP ${status}); check the server's auth settings (pacs.configure)`);
     }
     if (status === 404) return new LightboxError('not-found', `${what}: ${this.shown} has no such resource (HTTP 404)${detail}; check the UIDs and that the URL is the DICOMweb root`);
-    if (status >= 500) return new LightboxError('io', `${what}: ${this.shown} failed (HTTP ${status})${detail}; retry later or check the PACS's log`);
+    if (status >= 500) return new LightboxError('unavailable', `${what}: ${this.shown} failed (HTTP ${status})${detail}; retry later or check the PACS's log`);
     if (status >= 300 && status < 400) return new LightboxError('bad-request', `${what}: ${this.shown} redirects (HTTP ${status}); configure the URL it redirects to`);
     return new LightboxError('bad-request', `${what}: ${this.shown} refused the request (HTTP ${status})${detail}`);
   }
@@ -150,11 +150,11 @@ export class DicomWebClient {
       const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'GET', headers: this.headers({ Accept: accept }) });
       const onAbort = (): void => { req.destroy(new LightboxError('io', `${what}: cancelled`)); };
       signal?.addEventListener('abort', onAbort, { once: true });
-      const head = setTimeout(() => req.destroy(new LightboxError('io', `${what}: ${shown} did not answer within ${this.config.timeoutSeconds} s; check the server, or raise its timeout`)), idleMs);
+      const head = setTimeout(() => req.destroy(new LightboxError('unavailable', `${what}: ${shown} did not answer within ${this.config.timeoutSeconds} s; check the server, or raise its timeout`)), idleMs);
       req.once('error', (e) => {
         clearTimeout(head);
         signal?.removeEventListener('abort', onAbort);
-        reject(e instanceof LightboxError ? e : new LightboxError('io', `${what}: cannot reach ${shown} (${causeOf(e)}); check that the PACS is running and the URL is right`));
+        reject(e instanceof LightboxError ? e : new LightboxError('unavailable', `${what}: cannot reach ${shown} (${causeOf(e)}); check that the PACS is running and the URL is right`));
       });
       req.once('response', (res) => {
         clearTimeout(head);
@@ -171,7 +171,7 @@ export class DicomWebClient {
           let timer: NodeJS.Timeout | undefined;
           const arm = (): void => {
             clearTimeout(timer);
-            timer = setTimeout(() => res.destroy(new LightboxError('io', `${what}: no data for ${Math.round(idleMs / 1000)} s; the server stopped sending. Retry (the retrieve resumes)`)), idleMs);
+            timer = setTimeout(() => res.destroy(new LightboxError('unavailable', `${what}: no data for ${Math.round(idleMs / 1000)} s; the server stopped sending. Retry (the retrieve resumes)`)), idleMs);
           };
           arm();
           try {
@@ -180,10 +180,10 @@ export class DicomWebClient {
               yield c as Buffer;
             }
             // A body that stops short of its Content-Length ends without an error on some Node versions.
-            if (!res.complete) throw new LightboxError('io', `${what}: the connection closed before the answer was complete; check that the server is running, then retry (the retrieve resumes)`);
+            if (!res.complete) throw new LightboxError('unavailable', `${what}: the connection closed before the answer was complete; check that the server is running, then retry (the retrieve resumes)`);
           } catch (e) {
             if (e instanceof LightboxError) throw e;
-            throw new LightboxError('io', `${what}: the connection broke while receiving (${causeOf(e)}); check that the server is running, then retry (the retrieve resumes)`);
+            throw new LightboxError('unavailable', `${what}: the connection broke while receiving (${causeOf(e)}); check that the server is running, then retry (the retrieve resumes)`);
           } finally {
             clearTimeout(timer);
             signal?.removeEventListener('abort', onAbort);
@@ -202,14 +202,14 @@ export class DicomWebClient {
     let n = 0;
     for await (const c of idleBounded(r.body!, this.config.timeoutSeconds * 1000, what)) {
       n += c.length;
-      if (n > MAX_JSON_BYTES) throw new LightboxError('io', `${what}: the answer is larger than ${MAX_JSON_BYTES} bytes; narrow the search`);
+      if (n > MAX_JSON_BYTES) throw new LightboxError('unavailable', `${what}: the answer is larger than ${MAX_JSON_BYTES} bytes; narrow the search`);
       chunks.push(Buffer.from(c));
     }
     if (n === 0) return [];
     try {
       return JSON.parse(Buffer.concat(chunks).toString('utf8'));
     } catch {
-      throw new LightboxError('io', `${what}: ${this.shown} answered with something that is not JSON`);
+      throw new LightboxError('unavailable', `${what}: ${this.shown} answered with something that is not JSON`);
     }
   }
 
@@ -218,7 +218,7 @@ export class DicomWebClient {
     const r = await this.request(`${pathname}${q ? `?${q}` : ''}`, { accept: 'application/dicom+json' }, what);
     const body = await this.json(r, what);
     if (!Array.isArray(body) || body.some((x) => typeof x !== 'object' || x === null)) {
-      throw new LightboxError('io', `${what}: ${this.shown} answered JSON that is not a list of DICOM data sets`);
+      throw new LightboxError('unavailable', `${what}: ${this.shown} answered JSON that is not a list of DICOM data sets`);
     }
     return body as DicomJson[];
   }

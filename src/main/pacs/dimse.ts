@@ -71,8 +71,8 @@ export class DimseClient {
         settled = true;
         signal?.removeEventListener('abort', onAbort);
         if (e) reject(e);
-        else if (final === null) reject(new LightboxError('io', `${what}: ${this.label} closed the association without a final answer`));
-        else if (!isSuccess(final)) reject(new LightboxError('io', `${what}: ${this.label} answered status ${statusName(final)}${comment ? ` (${comment})` : ''}`));
+        else if (final === null) reject(new LightboxError('unavailable', `${what}: ${this.label} closed the association without a final answer`));
+        else if (!isSuccess(final)) reject(new LightboxError('unavailable', `${what}: ${this.label} answered status ${statusName(final)}${comment ? ` (${comment})` : ''}`));
         else resolve();
       };
       const onAbort = (): void => {
@@ -90,11 +90,11 @@ export class DimseClient {
       });
       client.addRequest(request);
       client.on('associationRejected', (r: { result: number; source: number; reason: number }) => {
-        finish(new LightboxError('io', `${what}: ${this.label} rejected the association (reason ${r.reason}); check that it knows the AE title ${c.callingAet} and that its AE title is ${c.calledAet}`));
+        finish(new LightboxError('unavailable', `${what}: ${this.label} rejected the association (reason ${r.reason}); check that it knows the AE title ${c.callingAet} and that its AE title is ${c.calledAet}`));
       });
       client.on('networkError', (e: Error & { code?: string }) => {
         const code = e.code ?? /\bE[A-Z]{3,}\b/.exec(e.message)?.[0] ?? e.message.replace(/^\s*->\s*/, '');
-        finish(new LightboxError('io', `${what}: cannot talk to ${this.label} (${code}); check that the PACS is running, its host and port`));
+        finish(new LightboxError('unavailable', `${what}: cannot talk to ${this.label} (${code}); check that the PACS is running, its host and port`));
       });
       client.on('closed', () => finish());
       const ms = c.timeoutSeconds * 1000;
@@ -162,7 +162,7 @@ export class DimseClient {
       const f = (r as unknown as { getFailures?: () => number }).getFailures?.();
       if (typeof f === 'number') failures = f;
     }, signal);
-    if (failures > 0) throw new LightboxError('io', `C-MOVE of series ${seriesUid}: ${this.label} failed to send ${failures} instances to ${destination}; check that it knows ${destination} at this host and port ${this.config.receivePort}`);
+    if (failures > 0) throw new LightboxError('unavailable', `C-MOVE of series ${seriesUid}: ${this.label} failed to send ${failures} instances to ${destination}; check that it knows ${destination} at this host and port ${this.config.receivePort}`);
   }
 }
 

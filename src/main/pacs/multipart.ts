@@ -65,14 +65,14 @@ export function contentTypeParams(value: string): { mediaType: string; params: R
 
 /** The boundary of a multipart Content-Type, or a clear error naming what was answered instead. */
 export function boundaryOf(contentType: string | null, what: string): string {
-  if (!contentType) throw new LightboxError('io', `${what}: the answer has no Content-Type; expected multipart/related`);
+  if (!contentType) throw new LightboxError('unavailable', `${what}: the answer has no Content-Type; expected multipart/related`);
   const { mediaType, params } = contentTypeParams(contentType);
   if (mediaType !== 'multipart/related') {
-    throw new LightboxError('io', `${what}: expected a multipart/related answer, got "${contentType.slice(0, 100)}"`);
+    throw new LightboxError('unavailable', `${what}: expected a multipart/related answer, got "${contentType.slice(0, 100)}"`);
   }
   const b = params.boundary;
   if (b === undefined || !BOUNDARY_RE.test(b)) {
-    throw new LightboxError('io', `${what}: the multipart answer's boundary is missing or invalid ("${(b ?? '').slice(0, 80)}")`);
+    throw new LightboxError('unavailable', `${what}: the multipart answer's boundary is missing or invalid ("${(b ?? '').slice(0, 80)}")`);
   }
   return b;
 }
@@ -107,7 +107,7 @@ export async function* readMultipart(body: AsyncIterable<Uint8Array>, boundary: 
   let parts = 0;
   let seen = 0;
   const fail = (why: string): never => {
-    throw new LightboxError('io', `${what}: ${why} (after ${parts} complete part${parts === 1 ? '' : 's'}, ${seen} bytes)`);
+    throw new LightboxError('unavailable', `${what}: ${why} (after ${parts} complete part${parts === 1 ? '' : 's'}, ${seen} bytes)`);
   };
 
   for await (const chunk of body) {

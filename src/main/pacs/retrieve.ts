@@ -39,7 +39,7 @@ export interface RetrieveDeps {
 }
 
 function checkUid(u: string, what: string): string {
-  if (!UID_RE.test(u) || u.length > 64) throw new LightboxError('io', `${what}: the PACS named an invalid UID ("${u.slice(0, 70)}"); it cannot be retrieved`);
+  if (!UID_RE.test(u) || u.length > 64) throw new LightboxError('unavailable', `${what}: the PACS named an invalid UID ("${u.slice(0, 70)}"); it cannot be retrieved`);
   return u;
 }
 
@@ -129,7 +129,7 @@ export async function runRetrieve(source: RetrieveSource, items: readonly Retrie
     if (signal.aborted) break;
     const short = study.series.flatMap((s) => s.expected.filter((u) => !s.present.has(u)).map((u) => `${s.seriesUid}/${u}`));
     if (short.length > 0) {
-      throw new LightboxError('io', `retrieve: ${source.label} did not send ${short.length} instance${short.length === 1 ? '' : 's'} of study ${study.studyUid} (e.g. ${short[0]}); the study stays unindexed. Run the retrieve again to resume`);
+      throw new LightboxError('unavailable', `retrieve: ${source.label} did not send ${short.length} instance${short.length === 1 ? '' : 's'} of study ${study.studyUid} (e.g. ${short[0]}); the study stays unindexed. Run the retrieve again to resume`);
     }
     await completeStudy(study, deps);
     indexed.push(study.studyUid);
@@ -168,11 +168,11 @@ function storeInstance(bytes: Buffer, dir: string, studyUid: string, seriesUid: 
   try {
     const h = readHeader(tmp);
     if (h.kind !== 'dicom') {
-      throw new LightboxError('io', `${what}: an instance is not valid DICOM (${h.kind === 'rejected' ? h.reason : h.why}); the PACS sent a broken object`);
+      throw new LightboxError('unavailable', `${what}: an instance is not valid DICOM (${h.kind === 'rejected' ? h.reason : h.why}); the PACS sent a broken object`);
     }
     const r = h.record;
     if (r.study.studyUid !== studyUid || r.series.seriesUid !== seriesUid) {
-      throw new LightboxError('io', `${what}: the PACS sent instance ${r.instance.sopUid} of series ${r.series.seriesUid} (study ${r.study.studyUid}), which was not asked for`);
+      throw new LightboxError('unavailable', `${what}: the PACS sent instance ${r.instance.sopUid} of series ${r.series.seriesUid} (study ${r.study.studyUid}), which was not asked for`);
     }
     const sop = checkUid(r.instance.sopUid, what);
     fs.renameSync(tmp, path.join(dir, `${sop}.dcm`));
