@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { LEVELS, LabelSchema } from './label-schema.ts';
 import { mapCalls } from './map-contract.ts';
+import { JobProgress } from './job-contract.ts';
 import { readerCalls } from './reader-contract.ts';
 import { textCalls } from './text-contract.ts';
 import { pacsCalls } from './pacs-contract.ts';
@@ -136,17 +137,7 @@ export const ImportSummary = IndexCounts.extend({
 });
 export type ImportSummary = z.infer<typeof ImportSummary>;
 
-export const JobProgress = z.object({
-  jobId: z.number().int(),
-  kind: z.enum(['import', 'embed', 'export', 'pacs', 'map']),
-  phase: z.enum(['scanning', 'reading', 'embedding', 'pooling', 'exporting', 'retrieving', 'projecting', 'placing', 'neighbours', 'paused', 'done', 'cancelled', 'failed']),
-  done: z.number().int(),
-  total: z.number().int(),
-  ratePerSecond: z.number(),
-  etaSeconds: z.number().nullable(),
-  message: z.string(),
-});
-export type JobProgress = z.infer<typeof JobProgress>;
+export { JobProgress } from './job-contract.ts';
 
 export const EmbedStatus = z.object({
   model: z

@@ -1,6 +1,7 @@
 // The PACS calls of the contract (pacs.*): configured servers (DICOMweb and/or DIMSE), browse, retrieve into the
 // project's cache as a job, and send SRs back. Secrets are write-only here: no result ever carries a password or token.
 import { z } from 'zod';
+import { JobProgress } from './job-contract.ts';
 
 const Uid = z.string().regex(/^[0-9]+(\.[0-9]+)*$/, 'must be a DICOM UID (digits and dots)').max(64);
 const ServerName = z.string().trim().min(1, 'name must not be empty').max(64).regex(/^[\w .-]+$/, 'use letters, digits, space, dot, dash or underscore');
@@ -133,7 +134,7 @@ export const pacsCalls = {
   /** The running retrieve and the one that can be resumed (interrupted or failed), if any. */
   'pacs.status': {
     input: z.object({}).strict(),
-    result: z.object({ job: z.unknown().nullable(), resumable: RetrieveRequest.extend({ reason: z.string() }).nullable(), last: RetrieveSummary.nullable() }),
+    result: z.object({ job: JobProgress.nullable(), resumable: RetrieveRequest.extend({ reason: z.string() }).nullable(), last: RetrieveSummary.nullable() }),
   },
   'pacs.cancel': { input: z.object({ jobId: z.number().int() }).strict(), result: z.object({ cancelled: z.boolean() }) },
   /** Sends the DICOM files of a folder (an export's SRs) to the server with STOW-RS. */
