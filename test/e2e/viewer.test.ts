@@ -41,6 +41,21 @@ async function sample(p: Page): Promise<Samples> {
   });
 }
 
+/**
+ * A sample of the viewport once it has stopped changing: two samples taken two animation frames apart agree. A
+ * busy machine can lay the page out again (the series list arriving resizes the viewport) just after the first
+ * draw, and a sample taken in between reads a half-fitted image.
+ */
+async function stableSample(p: Page): Promise<Samples> {
+  let last = await sample(p);
+  for (;;) {
+    await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const next = await sample(p);
+    if (JSON.stringify(next) === JSON.stringify(last)) return next;
+    last = next;
+  }
+}
+
 const lum = (c: Rgb): number => (c[0] + c[1] + c[2]) / 3;
 
 beforeAll(async () => {
@@ -94,7 +109,7 @@ describe('workstation in Chromium', () => {
         throw new Error(`${name}: ${e.message}`);
       });
       expect(await page.$('[data-testid=viewer-error]'), `${name} shows an error`).toBeNull();
-      const s = await sample(page);
+      const s = await stableSample(page);
       results.set(name, s);
       await page.screenshot({ path: path.join(OUT, `${name}.png`) });
       if (name === 'monochrome1') {
