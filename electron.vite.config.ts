@@ -13,6 +13,7 @@ export default defineConfig({
           'prep-worker': resolve(__dirname, 'src/main/inference/prep-worker.ts'),
           'suggest-worker': resolve(__dirname, 'src/main/labels/suggest-worker.ts'),
           'display-worker': resolve(__dirname, 'src/main/dicom/display-worker.ts'),
+          'header-worker': resolve(__dirname, 'src/main/dicom/header-worker.ts'),
           'map-worker': resolve(__dirname, 'src/main/review/map-worker.ts'),
         },
         output: { entryFileNames: '[name].js' },

@@ -240,10 +240,14 @@ function judge(q: Req, status: number, text: string): string | null {
     const parsed = calls[q.name as CallName].result.safeParse(body.result);
     return parsed.success ? null : `the result does not match the contract: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
   }
-  if (status < 400 || status > 499) return `status ${status}`;
+  // A valid request to a PACS that is not there (the fuzzer configures servers at made-up hosts) is answered 502
+  // with code 'unavailable': the failure is the outside server's, said as such, not the host's.
+  const upstream = status === 502 && q.name.startsWith('pacs.');
+  if ((status < 400 || status > 499) && !upstream) return `status ${status}`;
   if (body.ok !== false) return `${status} without ok: false`;
   const err = ApiError.safeParse(body.error);
   if (!err.success) return `${status} whose error is not {code, message}`;
+  if (upstream && err.data.code !== 'unavailable') return `502 with code ${err.data.code}, not 'unavailable'`;
   if (!err.data.message.trim()) return 'an empty error message';
   if (/\n\s+at /.test(err.data.message)) return 'a stack trace in the message';
   return null;

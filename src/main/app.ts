@@ -12,14 +12,17 @@ import { TS } from './dicom/header.ts';
 import { ImportService } from './dicom/import-service.ts';
 import { EmbedService } from './inference/embed-service.ts';
 import { embedHandlers } from './inference/handlers.ts';
-import { LabelService, labelHandlers } from './labels/index.ts';
+import { searchHandlers } from './inference/text-handlers.ts';
+import { TextSearch } from './inference/text-search.ts';
+import { LabelService, PromptWorkbench, labelHandlers, modelPredictions, promptHandlers } from './labels/index.ts';
 import { ExportService, exportHandlers } from './export/index.ts';
 import { JobRunner } from './jobs/index.ts';
+import { PacsService, pacsHandlers } from './pacs/index.ts';
 import { folderHandlers } from './hosts/folder-browser.ts';
 import { projectHandlers } from './project/handlers.ts';
 import { MapService, mapHandlers } from './review/index.ts';
 import { ReaderRepository } from './project/reader-repo.ts';
-import { StudyService, readerHandlers } from './readers/index.ts';
+import { StudyService, gateModelViews, readerHandlers } from './readers/index.ts';
 import { ProjectStore, explainStoreError } from './project/project-store.ts';
 import { lightboxHome, rememberProject } from './project/recent-projects.ts';
 
@@ -49,11 +52,15 @@ export class Lightbox {
   readonly imports: ImportService;
   readonly embeddings: EmbedService;
   readonly labels: LabelService;
+  /** Free-text search over the embeddings with the model's text encoder. */
+  readonly search: TextSearch;
   readonly exports: ExportService;
   /** The embedding map: 2-D layouts of the current model's vectors, computed as jobs and cached per model. */
   readonly map: MapService;
   /** Readers and reading studies (reads apart from the project's labels). */
   readonly studies: StudyService;
+  /** PACS servers, browse, retrieve into the project's cache, STOW-RS. */
+  readonly pacs: PacsService;
   private readonly handlers: Handlers;
   /** Decodes the frames the viewer draws, off this thread and with a time limit per frame. */
   private readonly display = new DisplayDecoder();
@@ -73,20 +80,34 @@ export class Lightbox {
     this.embeddings = new EmbedService(store, lightboxHome(), this.jobs);
     this.labels = new LabelService(store, this.embeddings, lightboxHome(), (version, reason) => this.emit('labels.changed', { version, reason }));
     this.exports = new ExportService(store, () => this.labels.schema().schema, () => this.labels.profile().annotator, this.jobs);
+    this.search = new TextSearch(store, this.embeddings);
     this.map = new MapService(store, this.embeddings, this.labels, this.jobs);
     const readerRepo = new ReaderRepository(store.db);
-    this.studies = new StudyService(readerRepo, () => this.labels.schema().schema);
-    this.handlers = {
-      ...readerHandlers(this.studies, readerRepo),
+    this.studies = new StudyService(readerRepo, () => this.labels.schema().schema, (level, uid) => {
+      const itemId = this.labels.repo.idOf(level, uid);
+      const ctx = itemId === undefined ? null : this.labels.repo.itemContext(level, itemId);
+      return itemId === undefined || !ctx ? null : { itemId, ...ctx };
+    });
+    this.labels.items.modelBlinding = { hidden: (level, uid) => this.studies.modelHidden(level, uid), any: () => this.studies.anyModelHidden() };
+    this.pacs = new PacsService(store, this.jobs, this.imports, lightboxHome());
+    this.handlers = gateModelViews({
+      ...readerHandlers(this.studies, readerRepo, {
+        predict: (g, items, folds) => modelPredictions(this.labels.repo, this.embeddings, g, items, folds),
+        labelGroups: (level, uid, except) => Object.fromEntries(this.labels.schema().schema.groups.filter((g) => g.level === level && g.key !== except)
+          .map((g) => [g.key, this.labels.repo.state(level, uid, g.key).labels])),
+      }),
       ...projectHandlers(store),
       ...folderHandlers(store),
       ...dicomHandlers(store, this.imports),
       ...embedHandlers(this.embeddings),
       ...labelHandlers(this.labels),
+      ...searchHandlers(this.search),
+      ...promptHandlers(new PromptWorkbench(this.labels.schemas, this.search)),
       ...exportHandlers(this.exports, this.labels),
+      ...pacsHandlers(this.pacs),
       ...mapHandlers(this.map),
       ...workspace,
-    };
+    }, this.studies);
   }
 
   /** `handlers`: the workspace calls of the host serving this project (see Workstation); without one, none. */
@@ -171,6 +192,7 @@ export class Lightbox {
     await this.labels.close();
     await this.embeddings.stop();
     await this.display.close();
+    await this.imports.close();
     this.listeners.clear();
     this.store.close();
   }

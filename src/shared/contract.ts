@@ -4,10 +4,14 @@
 import { z } from 'zod';
 import { LEVELS, LabelSchema } from './label-schema.ts';
 import { mapCalls } from './map-contract.ts';
+import { JobProgress } from './job-contract.ts';
 import { readerCalls } from './reader-contract.ts';
+import { textCalls } from './text-contract.ts';
+import { pacsCalls } from './pacs-contract.ts';
 
 export { LabelSchema } from './label-schema.ts';
 export { ReadingStudy, StudyAgreement } from './reader-contract.ts';
+export { PromptAuc, TextHit } from './text-contract.ts';
 export { Coded, MapPoints, MapSummary } from './map-contract.ts';
 
 // ---- domain records (results) ----
@@ -133,17 +137,7 @@ export const ImportSummary = IndexCounts.extend({
 });
 export type ImportSummary = z.infer<typeof ImportSummary>;
 
-export const JobProgress = z.object({
-  jobId: z.number().int(),
-  kind: z.enum(['import', 'embed', 'export', 'map']),
-  phase: z.enum(['scanning', 'reading', 'embedding', 'pooling', 'exporting', 'projecting', 'placing', 'neighbours', 'paused', 'done', 'cancelled', 'failed']),
-  done: z.number().int(),
-  total: z.number().int(),
-  ratePerSecond: z.number(),
-  etaSeconds: z.number().nullable(),
-  message: z.string(),
-});
-export type JobProgress = z.infer<typeof JobProgress>;
+export { JobProgress } from './job-contract.ts';
 
 export const EmbedStatus = z.object({
   model: z
@@ -196,6 +190,8 @@ export const Suggestion = z.object({
   modelName: z.string(),
   modelSha256: z.string(),
   detail: z.string(),
+  /** Zero-shot from the schema's prompts: the prompt text behind the suggested label(s), recorded when accepted. */
+  prompt: z.string().optional(),
   /** Every label of the group with its probability (a parent's includes its children's), highest first. */
   ranked: z.array(z.object({ label: z.string(), probability: z.number() })),
 });
@@ -458,6 +454,10 @@ export type WorklistQuery = z.input<typeof WorklistQuery>;
 export const calls = {
   // ---- reader studies (src/shared/reader-contract.ts) ----
   ...readerCalls,
+  // ---- text search and the prompt workbench (src/shared/text-contract.ts) ----
+  ...textCalls,
+  // ---- PACS (src/shared/pacs-contract.ts) ----
+  ...pacsCalls,
   // ---- the embedding map and bulk labels (src/shared/map-contract.ts) ----
   ...mapCalls,
   'project.info': { input: Empty, result: ProjectInfo },
@@ -612,6 +612,7 @@ export const PATH_INPUTS: { readonly [N in CallName]?: readonly string[] } = {
   'embed.start': ['model'],
   'folders.list': ['path'],
   'workspace.open': ['dir'],
+  'pacs.stow': ['folder'],
 };
 /** What a caller may send (defaults optional). */
 export type CallInput<N extends CallName> = z.input<(typeof calls)[N]['input']>;
@@ -649,6 +650,8 @@ export const ErrorCode = z.enum([
   'conflict',
   'internal',
   'io',
+  /** An outside server (a PACS) could not be reached, failed, or answered with something broken. */
+  'unavailable',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 export const ApiError = z.object({ code: ErrorCode, message: z.string() });

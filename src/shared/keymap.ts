@@ -10,6 +10,8 @@ export const KEY_CONTEXTS = {
   viewer: { title: 'Images (study and labelling views)', note: 'Mouse: drag for window/level, right-drag to zoom, middle-drag to pan, wheel to scroll.' },
   labelling: { title: 'Labelling' },
   dialog: { title: 'Dialogs' },
+  reading: { title: 'Reading (a reader study)', note: 'Nothing of the model is shown here; your reads are yours alone until the study is unblinded.' },
+  adjudication: { title: 'Adjudication' },
 } as const satisfies Record<string, { title: string; note?: string }>;
 export type KeyContext = keyof typeof KEY_CONTEXTS;
 
@@ -81,6 +83,18 @@ export const KEYMAP = [
   { command: 'labelling.set-label', context: 'labelling', keys: [], dynamic: 'a label\'s key', label: 'set that label (a child implies its parent; in a multi-label group, toggle it)' },
 
   { command: 'dialog.close', context: 'dialog', keys: ['Escape'], label: 'close the dialog', typing: 'also' },
+
+  // Reader studies (src/renderer/src/features/readers): the keys the labelling view already owns, so no label
+  // shortcut can take them.
+  { command: 'reading.set-label', context: 'reading', keys: [], dynamic: 'a label\'s key', label: 'read the item as that label, and go on to the next' },
+  { command: 'reading.next', context: 'reading', keys: ['n', 'ArrowRight'], label: 'on to your next unread item' },
+  { command: 'reading.previous', context: 'reading', keys: ['p', 'ArrowLeft'], label: 'back to the read before this one (to change it)' },
+  { command: 'reading.help', context: 'reading', keys: ['?'], label: 'this help' },
+  { command: 'reading.close', context: 'reading', keys: ['Escape'], label: 'back to the reading studies' },
+  { command: 'adjudication.set-label', context: 'adjudication', keys: [], dynamic: 'a label\'s key', label: 'make that label the reference, and go on to the next disagreement' },
+  { command: 'adjudication.next', context: 'adjudication', keys: ['n', 'ArrowRight'], label: 'next item of the queue' },
+  { command: 'adjudication.previous', context: 'adjudication', keys: ['p', 'ArrowLeft'], label: 'previous item of the queue' },
+  { command: 'adjudication.close', context: 'adjudication', keys: ['Escape'], label: 'back to the reading studies' },
 ] as const satisfies readonly KeyBinding[];
 
 type Binding = (typeof KEYMAP)[number];

@@ -1,6 +1,7 @@
 // The reader-study calls of the contract (readers.*, reading.*), kept in their own block: named local readers, the
 // current reader, reading studies with blinded per-reader reads, and agreement between readers.
 import { z } from 'zod';
+import { ErrorAnalysis, StudyComparison } from './reader-compare.ts';
 
 const Name = z.string().trim().min(1, 'name must not be empty').max(100);
 const StudyId = z.number().int().min(1);
@@ -15,6 +16,8 @@ export const ReadingStudy = z.object({
   readers: z.array(z.string()),
   seed: z.number().int(),
   repeatShare: z.number(),
+  /** Readers see nothing of the model (suggestions, scores, model-ranked queues) for the study's items until it is unblinded. */
+  blindedToModel: z.boolean(),
   createdBy: z.string(),
   createdAt: z.string(),
   unblinded: z.boolean(),
@@ -61,6 +64,7 @@ export const readerCalls = {
       seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
       /** Share of items shown a second time, after all first reads, for intra-reader agreement. */
       repeatShare: z.number().min(0).max(1).default(0),
+      blindedToModel: z.boolean().default(true),
     }).strict(),
     result: ReadingStudy,
   },
@@ -70,6 +74,21 @@ export const readerCalls = {
   'reading.next': {
     input: z.object({ study: StudyId }).strict(),
     result: z.object({ position: z.number().int(), itemUid: z.string(), done: z.number().int(), total: z.number().int() }).nullable(),
+  },
+  /**
+   * What the current reader reads at a position of their order: the item's images and their own read so far —
+   * never a suggestion, a score or another reader's read, whatever the study's options.
+   */
+  'reading.item': {
+    input: z.object({ study: StudyId, position: z.number().int().min(0) }).strict(),
+    result: z.object({
+      position: z.number().int(), itemUid: z.string(), repeat: z.boolean(),
+      level: z.enum(['study', 'series', 'image']), itemId: z.number().int(), studyId: z.number().int(), title: z.string(),
+      images: z.array(z.object({ instanceId: z.number().int(), frames: z.number().int() })),
+      /** This reader's read at this position, or null. */
+      label: z.string().nullable(),
+      done: z.number().int(), total: z.number().int(),
+    }),
   },
   /** Records the current reader's read at a position of their order (a later read of the same position replaces it). */
   'reading.read': {
@@ -101,6 +120,51 @@ export const readerCalls = {
       /** Items waiting for an adjudicator (basis 'pending'), reads side by side. */
       queue: z.array(z.string()),
     }),
+  },
+  /**
+   * One item of an unblinded study for the adjudicator: its images, every reader's reads of it side by side (first
+   * reads and repeats) and its reference label so far. Refused while the study is blinded.
+   */
+  'reading.case': {
+    input: z.object({ study: StudyId, itemUid: z.string().min(1).max(128) }).strict(),
+    result: z.object({
+      itemUid: z.string(), level: z.enum(['study', 'series', 'image']), itemId: z.number().int(), studyId: z.number().int(), title: z.string(),
+      images: z.array(z.object({ instanceId: z.number().int(), frames: z.number().int() })),
+      reads: z.array(z.object({ reader: z.string(), label: z.string().nullable(), repeat: z.string().nullable() })),
+      adjudication: z.object({ label: z.string(), adjudicator: z.string(), at: z.string() }).nullable(),
+    }),
+  },
+  /**
+   * The model against the readers on the reference standard (unblinded studies), per sub-task of the hierarchy:
+   * accuracy, sensitivity and specificity per class with 95 % CIs for each reader and for the model (out-of-fold
+   * adapter predictions and zero-shot), the model's macro AUC with a bootstrap CI, and its ROC curves.
+   */
+  'reading.compare': {
+    input: z.object({
+      study: StudyId,
+      rule: z.enum(['unanimous', 'majority']).default('majority'),
+      resamples: z.number().int().min(1).max(10_000).default(1000),
+      seed: z.number().int().min(0).default(1),
+      folds: z.number().int().min(2).max(20).default(5),
+    }).strict(),
+    result: StudyComparison,
+  },
+  /**
+   * Where the model errs against the reference (unblinded studies): a decision tree (depth maxDepth, at least
+   * minLeaf items a leaf) over item attributes and the project's labels of the item's other groups, predicting the
+   * model's disagreement with the reference at one sub-task; and the attributes ranked by mutual information.
+   */
+  'reading.errors': {
+    input: z.object({
+      study: StudyId,
+      rule: z.enum(['unanimous', 'majority']).default('majority'),
+      source: z.enum(['adapter', 'zero-shot']).default('adapter'),
+      level: z.string().min(1).max(80).default('label'),
+      maxDepth: z.number().int().min(1).max(6).default(3),
+      minLeaf: z.number().int().min(1).max(10_000).default(5),
+      folds: z.number().int().min(2).max(20).default(5),
+    }).strict(),
+    result: ErrorAnalysis,
   },
   /** The current reader decides an item's reference label (unblinded studies only). */
   'reading.adjudicate': {

@@ -9,7 +9,7 @@ import { Lightbox } from '../../src/main/app.ts';
 import { generateDemoProjectData } from '../../src/main/demo/demo-data.ts';
 import type { DemoTruth } from '../../src/main/demo/demo-data.ts';
 import { decodeFrame, openPixelSource } from '../../src/main/dicom/pixels.ts';
-import { ensureBuiltinModel } from '../../src/main/inference/builtin-model.ts';
+import { BUILTIN_VERSION, ensureBuiltinModel } from '../../src/main/inference/builtin-model.ts';
 import { EmbeddingStore, HEADER_BYTES } from '../../src/main/inference/embedding-store.ts';
 import { loadModelPackage, writeManifest } from '../../src/main/inference/model-package.ts';
 import type { Manifest } from '../../src/main/inference/model-package.ts';
@@ -142,7 +142,7 @@ describe('model packages', () => {
   it('a wrong tensor name fails at load with the model\'s real names, and the app keeps working', async () => {
     const dir = variant((d, m) => {
       const { files: _f, ...rest } = m;
-      writeManifest(d, { ...rest, imageEncoder: { ...m.imageEncoder, input: { ...m.imageEncoder.input, name: 'image' } } }, ['image_encoder.onnx', 'zero_shot.f32']);
+      writeManifest(d, { ...rest, imageEncoder: { ...m.imageEncoder, input: { ...m.imageEncoder.input, name: 'image' } } }, Object.keys(m.files));
     });
     const project = tempDir();
     const app = Lightbox.open(project, { create: true });
@@ -192,7 +192,7 @@ describe('embedding the demo project', () => {
   });
 
   it('the built-in zero-shot head separates the demo classes (baseline, well above chance)', () => {
-    const pkg = loadModelPackage(path.join(HOME, 'models', 'builtin-1.0.0'));
+    const pkg = loadModelPackage(path.join(HOME, 'models', `builtin-${BUILTIN_VERSION}`));
     const head = pkg.zeroShot!;
     const dim = pkg.manifest.imageEncoder.output.dim;
     const db = new Database(path.join(project, 'lightbox.db'), { readonly: true });

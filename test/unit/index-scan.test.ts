@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readHeader } from '../../src/main/dicom/read-header.ts';
+import { INDEX_TAGS, readHeader } from '../../src/main/dicom/read-header.ts';
 import { FIXTURE_DIR } from '../helpers.ts';
 import { realWorldFiles } from '../real-world.ts';
 
@@ -19,5 +19,13 @@ describe('index fast path', () => {
       if (fast.kind === 'dicom') dicom++;
     }
     expect(dicom).toBeGreaterThan(50);
+  });
+
+  it('keeps every element the index record reads', () => {
+    // The fast path keeps only INDEX_TAGS: a tag read by read-header.ts but missing there would read as empty.
+    const source = fs.readFileSync(path.join(import.meta.dirname, '../../src/main/dicom/read-header.ts'), 'utf8');
+    const read = new Set([...source.matchAll(/'x([0-9a-f]{8})'/g)].map((m) => parseInt(m[1]!, 16)));
+    expect(read.size).toBeGreaterThan(20);
+    expect([...read].filter((t) => !INDEX_TAGS.has(t))).toEqual([]);
   });
 });

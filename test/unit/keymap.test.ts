@@ -20,7 +20,7 @@ const press = (key: string, mods: Partial<Omit<KeyPress, 'key'>> = {}): KeyPress
 const commands = (context: KeyContext, e: KeyPress, typing = false, dynamic = {}): string[] => keyHits(context, e, typing, dynamic).map((h) => h.command);
 
 /** Contexts on screen at the same time (a dialog aside): a chord may mean one thing only among them. */
-const MOUNTED_TOGETHER: KeyContext[][] = [['study', 'viewer'], ['labelling', 'viewer'], ['worklist']];
+const MOUNTED_TOGETHER: KeyContext[][] = [['study', 'viewer'], ['labelling', 'viewer'], ['worklist'], ['reading', 'viewer'], ['adjudication', 'viewer']];
 
 describe('the keymap table', () => {
   it('names each command once, under its own context, with chords that parse', () => {

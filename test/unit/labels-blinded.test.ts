@@ -6,32 +6,13 @@ import type { Lightbox } from '../../src/main/app.ts';
 import type { CallName } from '../../src/shared/contract.ts';
 import { DEMO_SCHEMA } from '../../src/shared/label-schema.ts';
 import { embedAll, openDemoProject, tempDir } from '../helpers.ts';
+import { leaks } from '../model-leaks.ts';
 
 process.env.LIGHTBOX_HOME = tempDir('lightbox-home-');
 
 let app: Lightbox;
 /** Study id → the demo's true finding label. */
 const truthOf = new Map<number, string>();
-const NAMES = DEMO_SCHEMA.groups.flatMap((g) => g.labels.map((l) => l.name));
-const NUMBER_IN_WORDS = /\d\.\d\d|\d+ ?%/;
-const MODEL_NUMBERS = new Set(['probability', 'score', 'agreement', 'zeroShot', 'knn', 'adapter']);
-const MODEL_WORDS = new Set(['reason', 'detail', 'message', 'modelDetail']);
-
-/** Where in `v` the model speaks: paths of model-derived fields that carry a value. */
-function leaks(v: unknown, at = '$'): string[] {
-  if (Array.isArray(v)) return v.flatMap((x, i) => leaks(x, `${at}[${i}]`));
-  if (v === null || typeof v !== 'object') return [];
-  return Object.entries(v).flatMap(([k, x]) => {
-    const here = `${at}.${k}`;
-    if (MODEL_NUMBERS.has(k) && typeof x === 'number') return [`${here} = ${x}`];
-    if (k === 'suggested' && (typeof x === 'number' || (typeof x === 'string' && x !== ''))) return [`${here} = ${JSON.stringify(x)}`];
-    if ((k === 'suggestion' || k === 'ranked') && x !== null && !(Array.isArray(x) && x.length === 0)) return [`${here} is shown`];
-    if (k === 'curve' && Array.isArray(x) && x.length > 0) return [`${here} has ${x.length} points`];
-    if (MODEL_WORDS.has(k) && typeof x === 'string' && (NAMES.some((n) => x.includes(n)) || NUMBER_IN_WORDS.test(x))) return [`${here} = ${JSON.stringify(x)}`];
-    return leaks(x, here);
-  });
-}
-
 /** A call's answer as the hosts send it: the result, or the refusal `{code, message}`. */
 async function answer(name: CallName, input: unknown): Promise<unknown> {
   const r = await app.call(name, input);

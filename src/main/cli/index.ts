@@ -11,6 +11,8 @@ import { startHttpHost } from '../hosts/http-host.ts';
 import type { JobResults } from '../jobs/index.ts';
 import { explainStoreError } from '../project/project-store.ts';
 import { STUDY_USAGE, runReaderCommand } from './study-commands.ts';
+import { SEARCH_USAGE, runSearch } from './search-command.ts';
+import { PACS_USAGE, runPacsCommand } from './pacs-commands.ts';
 
 const USAGE = `usage: lightbox <command> [options]
 
@@ -32,6 +34,8 @@ const USAGE = `usage: lightbox <command> [options]
   import-labels --project <dir> <file.csv|file.jsonl|sr-folder> [--overwrite] [--json]
                                              record labels from an export or SRs, with provenance "imported"
 ${STUDY_USAGE}
+${SEARCH_USAGE}
+${PACS_USAGE}
   serve [--project <dir>] [--port N]         serve the workstation UI on 127.0.0.1 (default: the demo project)
 
 A project is a folder holding lightbox.db; it is created on first import.`;
@@ -383,6 +387,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'export': return await runExport(args, json);
       case 'study': case 'agreement': return await runReaderCommand(cmd, rest, args.flags, requireProject(args));
       case 'import-labels': return await runImportLabels(args, rest[0], json);
+      case 'search': return await runSearch(rest, args.flags, requireProject(args));
+      case 'pacs': return await runPacsCommand(rest[0], args.flags, rest.slice(1));
       case 'serve': {
         const dir = flag(args, 'project') ? path.resolve(flag(args, 'project')!) : defaultDemoProject();
         if (!flag(args, 'project') && !fs.existsSync(path.join(dir, 'lightbox.db'))) await runDemo(dir, undefined, false);

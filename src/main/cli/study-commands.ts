@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LightboxError } from '../../shared/contract.ts';
 import type { StudyAgreement } from '../../shared/contract.ts';
+import { comparisonCsv } from '../../shared/reader-compare.ts';
+import type { ErrorAnalysis, StudyComparison } from '../../shared/reader-compare.ts';
 import { Lightbox } from '../app.ts';
 
 export const STUDY_USAGE = `  study create --project <dir> --name <text> --group <single-choice group> --readers a,b,c
@@ -11,6 +13,11 @@ export const STUDY_USAGE = `  study create --project <dir> --name <text> --group
                                              a reading study (default items: every study of the project);
                                              readers not yet known are created
   study status --project <dir> [--study <id>] [--json]   progress per reader (every study without --study)
+  study compare --project <dir> --study <id> [--rule majority|unanimous] [--resamples N] [--folds 5] [--json | --format csv]
+                                             the model (out-of-fold adapter, zero-shot) and each reader against the
+                                             reference: accuracy, sensitivity/specificity per class, macro AUC, CIs
+  study errors --project <dir> --study <id> [--source adapter|zero-shot] [--level label|top|under:<key>]
+         [--depth 3] [--min-leaf 5] [--json]   where the model errs: a decision tree over item attributes
   agreement --project <dir> --study <id> [--resamples N] [--seed N] [--json]
                                              agreement between the readers (unblinded studies only)`;
 
@@ -56,6 +63,32 @@ function printAgreement(a: StudyAgreement): void {
   }
 }
 
+function printComparison(c: StudyComparison): void {
+  console.log(`study ${c.study}, group ${c.group}: ${c.items} items with a reference (${c.rule})${c.pending ? `, ${c.pending} pending` : ''}; model ${c.model?.name ?? 'none'}`);
+  for (const n of c.notes) console.log(`  note: ${n}`);
+  for (const l of c.levels) {
+    console.log(`\n${l.level} (${l.categories.join(' / ')}), n=${l.n}`);
+    for (const r of l.raters) {
+      const auc = r.macroAuc ? `, macro AUC ${fmt(r.macroAuc.value)} [${fmt(r.macroAuc.low)}, ${fmt(r.macroAuc.high)}]` : '';
+      console.log(`  ${r.name.padEnd(24)} accuracy ${fmt(r.accuracy.value)} [${fmt(r.accuracy.low)}, ${fmt(r.accuracy.high)}]${auc}`);
+      for (const k of r.classes) console.log(`    ${k.category.padEnd(16)} sensitivity ${fmt(k.sensitivity.value)} [${fmt(k.sensitivity.low)}, ${fmt(k.sensitivity.high)}]  specificity ${fmt(k.specificity.value)} [${fmt(k.specificity.low)}, ${fmt(k.specificity.high)}]`);
+    }
+  }
+}
+
+function printErrorTree(e: ErrorAnalysis): void {
+  console.log(`study ${e.study}, ${e.source} at ${e.level}: ${e.errors} errors in ${e.n} items (${e.n ? ((100 * e.errors) / e.n).toFixed(1) : '—'} %)`);
+  for (const n of e.notes) console.log(`  note: ${n}`);
+  const walk = (id: number): void => {
+    const n = e.nodes[id]!;
+    const cond = n.condition ? `${n.condition.attribute} ${n.condition.equals ? '=' : '≠'} ${n.condition.value}` : 'all items';
+    console.log(`${'  '.repeat(n.depth + 1)}${cond}: ${n.errors}/${n.n} wrong (${(100 * n.errorRate).toFixed(1)} %)`);
+    for (const c of n.children) walk(c);
+  };
+  walk(0);
+  console.log('  mutual information with the error: ' + e.ranking.slice(0, 6).map((r) => `${r.attribute} ${r.mutualInformation.toFixed(3)}`).join(', '));
+}
+
 /** Runs `study …` or `agreement`; returns the exit code. */
 export async function runReaderCommand(cmd: 'study' | 'agreement', rest: readonly string[], flags: Flags, projectDir: string): Promise<number> {
   const json = flags.get('json') === true;
@@ -92,7 +125,28 @@ export async function runReaderCommand(cmd: 'study' | 'agreement', rest: readonl
       else for (const s of list) console.log(`${s.id} "${s.name}" (${s.group}, ${s.unblinded ? 'unblinded' : 'blinded'}): ${s.progress.map((p) => `${p.reader} ${p.done}/${p.total}`).join(', ')}`);
       return 0;
     }
-    throw new LightboxError('bad-request', `study needs create or status: lightbox study create|status --project <dir>`);
+    if (rest[0] === 'compare') {
+      const study = num(flags, 'study');
+      if (study === undefined) throw new LightboxError('bad-request', '--study <id> is required');
+      const rule = text(flags, 'rule') ?? 'majority';
+      if (rule !== 'majority' && rule !== 'unanimous') throw new LightboxError('bad-request', `--rule must be majority or unanimous, not "${rule}"`);
+      const c = await app.invoke('reading.compare', { study, rule, resamples: num(flags, 'resamples') ?? 1000, seed: num(flags, 'seed') ?? 1, folds: num(flags, 'folds') ?? 5 });
+      if (text(flags, 'format') === 'csv') process.stdout.write(comparisonCsv(c));
+      else if (json) console.log(JSON.stringify(c, null, 2));
+      else printComparison(c);
+      return 0;
+    }
+    if (rest[0] === 'errors') {
+      const study = num(flags, 'study');
+      if (study === undefined) throw new LightboxError('bad-request', '--study <id> is required');
+      const source = text(flags, 'source') ?? 'adapter';
+      if (source !== 'adapter' && source !== 'zero-shot') throw new LightboxError('bad-request', `--source must be adapter or zero-shot, not "${source}"`);
+      const e = await app.invoke('reading.errors', { study, source, level: text(flags, 'level') ?? 'label', maxDepth: num(flags, 'depth') ?? 3, minLeaf: num(flags, 'min-leaf') ?? 5 });
+      if (json) console.log(JSON.stringify(e, null, 2));
+      else printErrorTree(e);
+      return 0;
+    }
+    throw new LightboxError('bad-request', `study needs create, status, compare or errors: lightbox study create|status|compare|errors --project <dir>`);
   } finally {
     await app.close();
   }

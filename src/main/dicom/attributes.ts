@@ -4,7 +4,18 @@ import type dicomParser from 'dicom-parser';
 type DataSet = dicomParser.DataSet;
 
 const decoders = new Map<string, InstanceType<typeof TextDecoder>>();
+const byCharset = new Map<string, InstanceType<typeof TextDecoder>>();
+
 function decoderFor(charset: string): InstanceType<typeof TextDecoder> {
+  const known = byCharset.get(charset);
+  if (known) return known;
+  // A hostile file can name any charset: only the first few distinct ones are remembered.
+  const d = decoderForLabel(charset);
+  if (byCharset.size < 64) byCharset.set(charset, d);
+  return d;
+}
+
+function decoderForLabel(charset: string): InstanceType<typeof TextDecoder> {
   // The first value of Specific Character Set names the default repertoire; UTF-8 and Latin-1 cover most archives.
   const label = /ISO_IR 192/.test(charset) ? 'utf-8' : /GB18030/.test(charset) ? 'gb18030' : /ISO_IR 100|^$/.test(charset) ? 'latin1' : 'latin1';
   let d = decoders.get(label);

@@ -8,6 +8,11 @@ export type ElementSyntax = 'explicit-le' | 'implicit-le' | 'explicit-be';
 
 /** VRs with a 4-byte length in explicit VR (PS3.5 7.1.2). */
 export const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
+/** The same VRs as their two bytes (first byte high), so the walk compares numbers instead of making strings. */
+const vrCode = (vr: string): number => vr.charCodeAt(0) * 256 + vr.charCodeAt(1);
+const LONG_VR_CODES = new Set([...LONG_VRS].map(vrCode));
+const SQ = vrCode('SQ');
+const UN = vrCode('UN');
 const UNDEFINED = 0xffffffff;
 
 export interface ScanResult {
@@ -37,9 +42,10 @@ interface Level {
 
 /**
  * Walks the data set starting at `start` until the end of `b` (or the top-level pixel data element when
- * `stopAtPixelData`), counting at most `limit` entries.
+ * `stopAtPixelData`), counting at most `limit` entries. `collect` receives the top-level elements (only the tags
+ * in `only`, when given: the index reads a few dozen of a header's elements).
  */
-export function scanElements(b: Uint8Array, start: number, syntax: ElementSyntax, limit: number, stopAtPixelData: boolean, collect?: Record<string, ScannedElement>): ScanResult {
+export function scanElements(b: Uint8Array, start: number, syntax: ElementSyntax, limit: number, stopAtPixelData: boolean, collect?: Record<string, ScannedElement>, only?: ReadonlySet<number>): ScanResult {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const stack: Level[] = [{ end: b.length, syntax, kind: 'elements' }];
   let pos = start;
@@ -91,8 +97,8 @@ export function scanElements(b: Uint8Array, start: number, syntax: ElementSyntax
       // dicom-parser treats an implicit element as a sequence when its value starts with an item tag.
       sequence = length === UNDEFINED || (pos + 12 <= b.length && view.getUint16(pos + 8, true) === 0xfffe && view.getUint16(pos + 10, true) === 0xe000);
     } else {
-      const vr = String.fromCharCode(b[pos + 4]!, b[pos + 5]!);
-      if (LONG_VRS.has(vr)) {
+      const vr = b[pos + 4]! * 256 + b[pos + 5]!;
+      if (LONG_VR_CODES.has(vr)) {
         if (pos + 12 > b.length) return { count, ranOut: true };
         length = view.getUint32(pos + 8, le);
         header = 12;
@@ -100,11 +106,11 @@ export function scanElements(b: Uint8Array, start: number, syntax: ElementSyntax
         length = view.getUint16(pos + 6, le);
         header = 8;
       }
-      sequence = vr === 'SQ' || (length === UNDEFINED && vr === 'UN');
+      sequence = vr === SQ || (length === UNDEFINED && vr === UN);
       // An undefined-length UN holds an implicit VR little endian sequence (PS3.5 6.2.2).
-      implicitInside = vr === 'UN';
+      implicitInside = vr === UN;
     }
-    if (collect && stack.length === 1) {
+    if (collect && stack.length === 1 && (!only || only.has(tag))) {
       const key = `x${hex(tag)}`;
       const el: ScannedElement = { tag: key, length, dataOffset: pos + header };
       if (top.syntax !== 'implicit-le') el.vr = String.fromCharCode(b[pos + 4]!, b[pos + 5]!);

@@ -262,7 +262,7 @@ export function inflateDeflatedFile(file: Uint8Array): { meta: Uint8Array; body:
  * the header needs it (very long headers, non-image objects), and never past the largest chunk. Every data set is
  * walked before it is parsed, and refused when it holds more elements than MAX_ELEMENTS.
  */
-export function parseDicomFile(filePath: string, opts: { wholeFile?: boolean; maxBytes?: number; withPixelData?: boolean; indexOnly?: boolean } = {}): ParsedFile | { notDicom: string } | { rejected: string } {
+export function parseDicomFile(filePath: string, opts: { wholeFile?: boolean; maxBytes?: number; withPixelData?: boolean; indexTags?: ReadonlySet<number> } = {}): ParsedFile | { notDicom: string } | { rejected: string } {
   let fd: number;
   try {
     fd = fs.openSync(filePath, 'r');
@@ -296,7 +296,7 @@ export function parseDicomFile(filePath: string, opts: { wholeFile?: boolean; ma
       else if ('short' in meta) r = { incomplete: 'meta cut short', final: `malformed DICOM (file meta information is cut short at byte ${bytes.length}); the file is damaged or incomplete: copy it again from its source` };
       else {
         // The index needs only the top-level elements (index-scan.ts); a file that path cannot vouch for is parsed.
-        const fast = opts.indexOnly && meta.ts !== TS.deflatedLE ? indexDataSet(bytes, meta.dataStart, syntaxOf(meta.ts), MAX_ELEMENTS, whole) : null;
+        const fast = opts.indexTags && meta.ts !== TS.deflatedLE ? indexDataSet(bytes, meta.dataStart, syntaxOf(meta.ts), MAX_ELEMENTS, whole, opts.indexTags) : null;
         if (fast) {
           const ts = meta.ts.replace(/\0/g, '').trim() || TS.implicitLE;
           return { dataSet: fast, bytes, transferSyntax: ts, fileSize: size, pixelDataComplete: pixelComplete(fd, fast, size, ts, false) };

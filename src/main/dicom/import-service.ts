@@ -8,7 +8,7 @@ import type { CallParsed, ImportSummary, JobProgress, RejectedFile } from '../..
 import { checkExistingFolder } from '../fs-guard.ts';
 import type { JobContext, JobEnd, JobRunner } from '../jobs/index.ts';
 import type { FileOutcome, FileStat, ProjectStore } from '../project/project-store.ts';
-import { readHeader } from './read-header.ts';
+import { HeaderPool } from './header-pool.ts';
 
 export async function resolveImportRoot(folder: string): Promise<string> {
   checkExistingFolder('import', folder);
@@ -71,40 +71,49 @@ export function isTransientReason(reason: string): boolean {
   return /^(cannot open|cannot read|cannot stat|could not be read)\b/.test(reason);
 }
 
-export function outcomeFor(file: FileStat): FileOutcome {
-  let h: ReturnType<typeof readHeader>;
-  try {
-    h = readHeader(file.path);
-  } catch (e) {
-    // A bug or an unforeseen malformation must not stop the import: the file is rejected with the reason.
-    h = { kind: 'rejected', reason: `could not be read: ${e instanceof Error ? e.message : String(e)}` };
-  }
-  if (h.kind === 'dicom') return { ...file, status: 'imported', record: h.record };
-  if (h.kind === 'rejected') return { ...file, status: 'rejected', reason: h.reason };
-  return { ...file, status: 'not-dicom' };
-}
+/** Batches read ahead of the one being written: enough to keep every header worker busy while the writer works. */
+const READ_AHEAD_PER_WORKER = 2;
 
 /**
  * Imports (or incrementally re-scans) one folder into the store, as a job of the runner: batches of `batchSize`
- * files, each one transaction. Never throws for a bad file.
+ * files, read by the header workers while earlier batches are written, each batch one transaction, in the files'
+ * order. Never throws for a bad file.
  */
-async function importFolder(store: ProjectStore, root: string, job: JobContext, batchSize: number): Promise<JobEnd<ImportSummary>> {
+async function importFolder(store: ProjectStore, root: string, job: JobContext, batchSize: number, pool: HeaderPool): Promise<JobEnd<ImportSummary>> {
   const walkRejected: RejectedFile[] = [];
   const signal = job.signal;
   job.progress({ phase: 'scanning', done: 0, total: 0, message: `Scanning ${root}` }, true);
   const files = await walk(root, walkRejected, (n) =>
     job.progress({ phase: 'scanning', done: n, total: 0, message: `Scanning ${root}: ${n} files found` }), signal);
   const known = store.knownFiles(root);
-  const todo = files.filter((f) => {
+  // A path this root has never held is new to the project unless another root (a parent folder imported before) holds it.
+  const othersBelow = store.hasFilesOfOtherRootsUnder(root);
+  const todo: FileStat[] = [];
+  for (const f of files) {
     const k = known.get(f.path);
-    return !k || k.size !== f.size || k.mtimeMs !== f.mtimeMs || isTransientReason(k.rejected);
-  });
+    if (!k) todo.push(othersBelow ? f : { ...f, isNew: true });
+    else if (k.size !== f.size || k.mtimeMs !== f.mtimeMs || isTransientReason(k.rejected)) todo.push(f);
+  }
   known.clear();
   if (!signal.aborted) store.forgetMissing(root, new Set(files.map((f) => f.path)));
   let done = 0;
   job.progress({ phase: 'reading', done, total: todo.length, message: `Reading headers: 0 of ${todo.length}` }, true);
-  for (let i = 0; i < todo.length && !signal.aborted; i += batchSize) {
-    const batch = todo.slice(i, i + batchSize).map(outcomeFor);
+  const reading: Promise<FileOutcome[]>[] = [];
+  let next = 0;
+  const readAhead = (): void => {
+    while (reading.length < pool.size * READ_AHEAD_PER_WORKER && next < todo.length && !signal.aborted) {
+      const files = todo.slice(next, next + batchSize);
+      next += files.length;
+      const p = pool.read(files);
+      p.catch(() => {}); // awaited in order below; a batch left behind by a cancel must not be an unhandled rejection
+      reading.push(p);
+    }
+  };
+  readAhead();
+  while (reading.length > 0 && !signal.aborted) {
+    const batch = await reading.shift()!;
+    readAhead();
+    if (signal.aborted) break;
     store.writeBatch(batch);
     done += batch.length;
     job.progress({ phase: 'reading', done, total: todo.length, message: `Reading headers: ${done} of ${todo.length}` }, done === todo.length);
@@ -138,6 +147,10 @@ async function importFolder(store: ProjectStore, root: string, job: JobContext, 
 /** Tuning for tests and benchmarks; the API's import.start uses the defaults. */
 export interface ImportTuning {
   batchSize?: number;
+  /** Header workers (the default: one per spare core, at most four); a pool of this size is made for the run. */
+  headerWorkers?: number;
+  /** Each header worker's heap limit (HEADER_WORKER_HEAP_MB); with headerWorkers. */
+  headerHeapMb?: number;
   /** Progress events are throttled to this interval. */
   progressIntervalMs?: number;
 }
@@ -147,6 +160,8 @@ export class ImportService {
   private readonly store: ProjectStore;
   private readonly jobs: JobRunner;
   private readonly onFinished: (s: ImportSummary | Error) => void;
+  /** Started with the first import and kept for the next ones (a worker takes a moment to load). */
+  private pool: HeaderPool | null = null;
 
   constructor(store: ProjectStore, jobs: JobRunner, onFinished: (s: ImportSummary | Error) => void = () => {}) {
     this.store = store;
@@ -162,7 +177,14 @@ export class ImportService {
       // A re-run of the same folder is the resume of its interrupted import.
       resumes: (p) => p.root === root,
       progressIntervalMs: tuning.progressIntervalMs,
-      run: (job) => importFolder(this.store, root, job, tuning.batchSize ?? 256),
+      run: async (job) => {
+        const own = tuning.headerWorkers === undefined ? null : new HeaderPool(tuning.headerWorkers, tuning.headerHeapMb);
+        try {
+          return await importFolder(this.store, root, job, tuning.batchSize ?? 256, own ?? (this.pool ??= new HeaderPool()));
+        } finally {
+          await own?.close();
+        }
+      },
     });
     started.done.then((s) => this.onFinished(s), (e: unknown) => this.onFinished(e instanceof Error ? e : new Error(String(e))));
     return started;
@@ -179,5 +201,12 @@ export class ImportService {
 
   current(): JobProgress | null {
     return this.jobs.current('import');
+  }
+
+  /** Ends the header workers (after the runner has stopped the jobs). */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.close();
   }
 }

@@ -12,19 +12,22 @@ type DataSet = dicomParser.DataSet;
 type DataSetConstructor = new (parser: dicomParser.ByteArrayParser, bytes: Uint8Array, elements: Record<string, ScannedElement>) => DataSet;
 
 const PIXEL_DATA = 'x7fe00010';
+const PIXEL_TAG = 0x7fe00010;
 
 /**
  * The data set of `bytes` (a prefix of the file) as far as its pixel data, or null when the fast walk cannot vouch
  * for it (`whole`: `bytes` is the whole file). `dataStart` is where the data set begins (after the meta group, or 0 for a raw data set).
+ * `only`: the tags to keep; it must hold pixel data's, whose presence says the header was read to its end.
  */
-export function indexDataSet(bytes: Uint8Array, dataStart: number, syntax: ElementSyntax, maxElements: number, whole: boolean): DataSet | null {
+export function indexDataSet(bytes: Uint8Array, dataStart: number, syntax: ElementSyntax, maxElements: number, whole: boolean, only?: ReadonlySet<number>): DataSet | null {
+  if (only && !only.has(PIXEL_TAG)) throw new Error('indexDataSet: `only` must include pixel data (7FE0,0010)');
   const elements: Record<string, ScannedElement> = {};
   // The meta group is always explicit VR little endian; a raw data set has none.
   if (dataStart > 0) {
-    const meta = scanElements(bytes.subarray(0, dataStart), 132, 'explicit-le', maxElements, false, elements);
+    const meta = scanElements(bytes.subarray(0, dataStart), 132, 'explicit-le', maxElements, false, elements, only);
     if (!meta.complete) return null;
   }
-  const scan = scanElements(bytes, dataStart, syntax, maxElements, true, elements);
+  const scan = scanElements(bytes, dataStart, syntax, maxElements, true, elements, only);
   if (!scan.complete || scan.overAt !== undefined) return null;
   // Without pixel data the header ends only where the file does: a prefix proves nothing.
   if (elements[PIXEL_DATA] === undefined && !whole) return null;

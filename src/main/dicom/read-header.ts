@@ -5,12 +5,23 @@ import { DIRECTORY_SOP_CLASS, MAX_FRAMES, TS, UNCOMPRESSED, decodedSizeRefusal, 
 import type { HeaderResult } from './header.ts';
 
 /**
+ * The elements an index record is made of (every tag recordOf reads; a test checks the list against this file),
+ * so the fast path keeps only these of a header's elements.
+ */
+export const INDEX_TAGS: ReadonlySet<number> = new Set([
+  0x00020002, 0x00020003, 0x00080005, 0x00080016, 0x00080018, 0x00080020, 0x00080030, 0x00080050, 0x00080060,
+  0x00081030, 0x0008103e, 0x00100010, 0x00100020, 0x00100030, 0x00100040, 0x00180015, 0x0020000d, 0x0020000e,
+  0x00200010, 0x00200011, 0x00200013, 0x00280002, 0x00280004, 0x00280008, 0x00280010, 0x00280011, 0x00280100,
+  0x7fe00010,
+]);
+
+/**
  * Reads one file's header into an index record, or says why it is not one. `fast: false` parses the whole header
  * with dicom-parser (the test that the fast path gives the same records).
  */
 export function readHeader(filePath: string, fast = true): HeaderResult {
   if (!fast) return recordOf(parseDicomFile(filePath));
-  const r = recordOf(parseDicomFile(filePath, { indexOnly: true }));
+  const r = recordOf(parseDicomFile(filePath, { indexTags: INDEX_TAGS }));
   // A refusal is rare and should say what a full parse says: the file gets one.
   return r.kind === 'dicom' ? r : recordOf(parseDicomFile(filePath));
 }

@@ -181,7 +181,7 @@ export async function startHttpHost(app: HostedApp, opts: HttpHostOptions = {}):
       return sendError(res, 400, { code: 'bad-request', message: `the body must be a JSON object, not ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}; send {} for a call without input` });
     }
     const response = await app.call(name, input);
-    const status = response.ok ? 200 : { 'bad-request': 400, 'unknown-call': 404, 'not-found': 404, busy: 409, conflict: 409, unauthorized: 401, internal: 500, io: 500 }[response.error.code];
+    const status = response.ok ? 200 : { 'bad-request': 400, 'unknown-call': 404, 'not-found': 404, busy: 409, conflict: 409, unauthorized: 401, internal: 500, io: 500, unavailable: 502 }[response.error.code];
     sendJson(res, status, response);
   };
 

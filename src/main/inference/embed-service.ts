@@ -13,6 +13,7 @@ import { embedPending } from './embed-pipeline.ts';
 import type { EmbedSummary } from './embed-pipeline.ts';
 import { EmbeddingStore } from './embedding-store.ts';
 import { InferenceEngine } from './inference-engine.ts';
+import { TextEmbedder } from './text-engine.ts';
 import type { ModelPackage } from './model-package.ts';
 import { loadModelPackage, packageStamp } from './model-package.ts';
 import type { Plane } from './preprocess.ts';
@@ -33,6 +34,8 @@ export class EmbedService {
   readonly repo: EmbeddingRepository;
   private readonly jobs: JobRunner;
   private readonly home: string;
+  /** The current package's text tower (prompts, text search), in its own inference worker. */
+  readonly text = new TextEmbedder();
   private engine: InferenceEngine | null = null;
   private engineKey = '';
   private lastModel = 'builtin';
@@ -211,6 +214,7 @@ export class EmbedService {
 
   /** Releases the session's worker; the app stops the job runner (which waits for a job's batch in flight) first. */
   async stop(): Promise<void> {
+    await this.text.close();
     await this.engine?.close();
     this.engine = null;
   }

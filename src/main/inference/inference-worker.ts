@@ -4,6 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import { LightboxError } from '../../shared/contract.ts';
 import type { InferenceProtocol, Loaded, LoadRequest, ProviderFallback, RunResult } from './inference-protocol.ts';
+import { embedText, loadText, releaseText } from './text-session.ts';
 import { serveRpc, transferring } from './worker-rpc.ts';
 
 // Provider load failures are reported through the fallback list; keep onnxruntime's own logger to fatal errors.
@@ -100,6 +101,12 @@ serveRpc<InferenceProtocol>('inference-worker', {
   release: async () => {
     await session?.release();
     session = null;
+    await releaseText();
     return {};
+  },
+  loadText,
+  embedText: async (req) => {
+    const r = await embedText(req.texts);
+    return transferring(r, [r.data]);
   },
 });

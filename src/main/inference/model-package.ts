@@ -75,14 +75,41 @@ export const ZeroShotHead = z
 
 export const TextEncoder = z
   .object({
+    /** The ONNX text tower. Its inputs are token ids (and optionally an attention mask / token type ids). */
     file: FileName,
+    /** A Hugging Face `tokenizer.json` (BPE, WordPiece or Unigram), run with @huggingface/tokenizers. */
     tokenizer: FileName,
     inputIds: z.string().min(1),
     attentionMask: z.string().min(1).optional(),
+    /** BERT-style towers (BiomedCLIP) also take token type ids; they are all zero for one text. */
+    tokenTypeIds: z.string().min(1).optional(),
+    /** The element type of the id, mask and type inputs the graph was exported with. */
+    idsDtype: z.enum(['int64', 'int32']).default('int64'),
     output: z.string().min(1),
+    /** The context length: 77 for CLIP (MedImageInsight), 256 for BiomedCLIP. */
     maxLength: z.number().int().min(1).max(4096),
+    /** max_length pads every text to maxLength (graphs exported with a fixed length need it); longest pads to the batch's longest. */
+    padding: z.enum(['max_length', 'longest']).default('max_length'),
+    /** The id written into padded positions; default: the tokenizer's [PAD] / <pad> / <|endoftext|> token, else 0. */
+    padId: z.number().int().min(0).optional(),
+    /** Cut texts longer than maxLength (keeping the final special token, so EOT pooling still finds it); false refuses them. */
+    truncation: z.boolean().default(true),
+    /**
+     * How the output becomes one vector per text: none — the graph already pools ([batch, dim]); eot — the last
+     * non-padding token of [batch, length, hidden] (CLIP's end-of-text); cls — the first token (BERT's [CLS]);
+     * mean — the mean over non-padding tokens.
+     */
+    pooling: z.enum(['none', 'eot', 'cls', 'mean']).default('none'),
+    /** Float32 little-endian [hidden × dim] matrix applied after pooling (CLIP's text_projection) when the graph lacks it. */
+    projection: z.object({ file: FileName, rows: z.number().int().min(1).max(65536) }).strict().optional(),
+    /** The text vector's size; must be the image encoder's output dim (one shared space). */
+    dim: z.number().int().min(2).max(16384),
+    l2Normalize: z.boolean().default(true),
+    /** Multiplies cosine similarities for zero-shot from prompts: exp(logit_scale) of a CLIP model (100 for most). */
+    logitScale: z.number().positive().default(100),
   })
   .strict();
+export type TextEncoderSpec = z.infer<typeof TextEncoder>;
 
 export const Manifest = z
   .object({
@@ -97,7 +124,8 @@ export const Manifest = z
     zeroShot: ZeroShotHead.optional(),
     textEncoder: TextEncoder.optional(),
   })
-  .strict();
+  .strict()
+  .refine((m) => !m.textEncoder || m.textEncoder.dim === m.imageEncoder.output.dim, { message: 'must equal imageEncoder.output.dim: text and image vectors share one space', path: ['textEncoder', 'dim'] });
 export type Manifest = z.infer<typeof Manifest>;
 export type ImageEncoderSpec = z.infer<typeof ImageEncoder>;
 
@@ -108,6 +136,8 @@ export interface ModelPackage {
   sha256: string;
   encoderPath: string;
   zeroShot: { labels: { name: string; prompt: string }[]; logitScale: number; embeddings: Float32Array; source: string } | null;
+  /** The text tower's files and spec, when the package has one (checked here; the session is made in the worker). */
+  text: { spec: TextEncoderSpec; modelPath: string; tokenizerPath: string; projectionPath: string | null; sha256: string } | null;
 }
 
 export function sha256File(file: string): string {
@@ -167,7 +197,7 @@ export function loadModelPackage(dirIn: string): ModelPackage {
     throw bad(dir, `${MANIFEST_FILE} field "${field}": ${issue.message}`);
   }
   const manifest = parsed.data;
-  const referenced = [manifest.imageEncoder.file, manifest.zeroShot?.file, manifest.textEncoder?.file, manifest.textEncoder?.tokenizer].filter((f): f is string => !!f);
+  const referenced = [manifest.imageEncoder.file, manifest.zeroShot?.file, manifest.textEncoder?.file, manifest.textEncoder?.tokenizer, manifest.textEncoder?.projection?.file].filter((f): f is string => !!f);
   for (const f of referenced) {
     if (!(f in manifest.files)) throw bad(dir, `${MANIFEST_FILE} field "files" has no SHA-256 for ${f}`);
   }
@@ -188,7 +218,25 @@ export function loadModelPackage(dirIn: string): ModelPackage {
     const embeddings = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
     zeroShot = { labels: z0.labels, logitScale: z0.logitScale, embeddings, source: z0.source };
   }
-  return { dir, manifest, sha256: modelHash(manifest), encoderPath: path.join(dir, manifest.imageEncoder.file), zeroShot };
+  let text: ModelPackage['text'] = null;
+  if (manifest.textEncoder) {
+    const t = manifest.textEncoder;
+    if (t.projection) {
+      const size = fs.statSync(path.join(dir, t.projection.file)).size;
+      if (size !== t.projection.rows * t.dim * 4) {
+        throw bad(dir, `textEncoder.projection.file ${t.projection.file} holds ${size} bytes; ${t.projection.rows} rows × ${t.dim} float32 need ${t.projection.rows * t.dim * 4}`);
+      }
+    }
+    const files = [t.file, t.tokenizer, t.projection?.file].filter((f): f is string => !!f).map((f) => manifest.files[f]);
+    text = {
+      spec: t,
+      modelPath: path.join(dir, t.file),
+      tokenizerPath: path.join(dir, t.tokenizer),
+      projectionPath: t.projection ? path.join(dir, t.projection.file) : null,
+      sha256: crypto.createHash('sha256').update(`${files.join('\n')}\n${canonical(t)}`).digest('hex'),
+    };
+  }
+  return { dir, manifest, sha256: modelHash(manifest), encoderPath: path.join(dir, manifest.imageEncoder.file), zeroShot, text };
 }
 
 /** Size and mtime of the manifest and every file: changes when the package on disk changes, without hashing. */

@@ -42,6 +42,7 @@ const f32 = (field: number, v: number): Field => {
 };
 
 const FLOAT = 1;
+const INT32 = 6;
 const INT64 = 7;
 
 export type AttrValue = number | number[] | string | { floats: number[] } | { int: number };
@@ -65,6 +66,8 @@ export interface ValueSpec {
   name: string;
   /** A number is a fixed dimension; a string is a symbolic one (e.g. "batch"). */
   shape: (number | string)[];
+  /** The element type (default float32); token ids of a text encoder are int64 or int32. */
+  dtype?: 'float32' | 'int64' | 'int32';
 }
 
 export interface GraphSpec {
@@ -110,7 +113,8 @@ function tensor(field: number, t: TensorSpec): Field {
 function valueInfo(field: number, v: ValueSpec): Field {
   // ValueInfoProto: name=1 type=2; TypeProto.tensor_type=1; Tensor: elem_type=1 shape=2; Dimension: value=1 param=2
   const dims = v.shape.map((d) => msg(1, [typeof d === 'number' ? int(1, d) : str(2, d)]));
-  return msg(field, [str(1, v.name), msg(2, [msg(1, [int(1, FLOAT), msg(2, dims)])])]);
+  const elem = v.dtype === 'int64' ? INT64 : v.dtype === 'int32' ? INT32 : FLOAT;
+  return msg(field, [str(1, v.name), msg(2, [msg(1, [int(1, elem), msg(2, dims)])])]);
 }
 
 /** Serialises a graph of default-domain operators as an ONNX ModelProto. */

@@ -1,37 +1,31 @@
 // The preprocessing workers: read, decode and resize frames into the model's input tensor, off main's thread.
-// Decoding is bounded in time. A codec cannot be interrupted, so a batch that runs past its limit has its worker
-// ended (a fresh one takes its place) and each of its frames is tried again alone with the per-frame limit: a frame
-// that stalls fails by itself with a reason naming its file, and the others of the batch are embedded as usual.
+// Decoding is bounded in time. A batch that runs past its limit has its worker ended (worker-pool.ts) and each of
+// its frames is tried again alone with the per-frame limit: a frame that stalls fails by itself with a reason
+// naming its file, and the others of the batch are embedded as usual.
 import os from 'node:os';
 import { decodeStoppedReason, decodeTimeoutMs } from '../dicom/decode-limit.ts';
 import type { ImageEncoderSpec } from './model-package.ts';
 import type { PrepProtocol, PrepResult, PrepTask } from './inference-protocol.ts';
 import { imageSize } from './preprocess.ts';
-import { WorkerRpc, workerUrl } from './worker-rpc.ts';
+import { WorkerPool, WorkerTimedOut } from './worker-pool.ts';
+import { workerUrl } from './worker-rpc.ts';
 
 /** Frames a batch is allowed per-frame limits for: a batch of 32 may take 4 limits before its frames go one by one. */
 const FRAMES_PER_LIMIT = 8;
 
-interface Slot { rpc: WorkerRpc<PrepProtocol>; busy: number; name: string }
-
-class TimedOut extends Error {}
-
-/** A pool of preprocessing workers; batches go to the least busy one. */
+/** A pool of preprocessing workers (worker-pool.ts): each batch goes to the next free one. */
 export class PrepPool {
-  private readonly workers: Slot[];
+  private readonly pool: WorkerPool<PrepProtocol>;
   /** The per-frame limit (decode-limit.ts); a batch of n frames gets ceil(n / 8) of them. */
   timeoutMs: number;
 
   constructor(size = defaultPrepWorkers(), timeoutMs = decodeTimeoutMs()) {
     this.timeoutMs = timeoutMs;
-    this.workers = Array.from({ length: Math.max(1, size) }, (_, i) => {
-      const name = `prep-${i + 1}`;
-      return { rpc: new WorkerRpc<PrepProtocol>(workerUrl('prep-worker'), name), busy: 0, name };
-    });
+    this.pool = new WorkerPool<PrepProtocol>({ url: workerUrl('prep-worker'), name: 'prep', size });
   }
 
   get size(): number {
-    return this.workers.length;
+    return this.pool.size;
   }
 
   async prep(spec: ImageEncoderSpec, tasks: PrepTask[]): Promise<PrepResult> {
@@ -39,7 +33,7 @@ export class PrepPool {
     try {
       return await this.bounded(spec, tasks, limit);
     } catch (e) {
-      if (!(e instanceof TimedOut)) throw e;
+      if (!(e instanceof WorkerTimedOut)) throw e;
     }
     if (tasks.length === 1) return stopped(spec, tasks, [0], this.timeoutMs, 0);
     // One by one, so only the frame that stalls is lost.
@@ -54,43 +48,19 @@ export class PrepPool {
         if (r.failures.length > 0) failures.push({ index: i, reason: r.failures[0]!.reason });
         else data.set(new Float32Array(r.data), i * size);
       } catch (e) {
-        if (!(e instanceof TimedOut)) throw e;
+        if (!(e instanceof WorkerTimedOut)) throw e;
         failures.push({ index: i, reason: decodeStoppedReason(tasks[i]!.file, tasks[i]!.frame, this.timeoutMs) });
       }
     }
     return { data: data.buffer, failures, ms };
   }
 
-  /** One request to the least busy worker, which is replaced if it does not answer within `limitMs`. */
-  private async bounded(spec: ImageEncoderSpec, tasks: PrepTask[], limitMs: number): Promise<PrepResult> {
-    const w = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
-    w.busy++;
-    const rpc = w.rpc;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        // Ending the thread is the only way to stop a codec; requests it held fail and the next ones get a new one.
-        w.rpc = new WorkerRpc<PrepProtocol>(workerUrl('prep-worker'), w.name);
-        void rpc.terminate();
-        reject(new TimedOut());
-      }, limitMs);
-    });
-    let replaced = false;
-    try {
-      return await Promise.race([rpc.request('prep', { spec, tasks }), late]);
-    } catch (e) {
-      // Queued behind a batch whose worker was ended for running late: this batch did nothing wrong; run it again.
-      replaced = !(e instanceof TimedOut) && w.rpc !== rpc;
-      if (!replaced) throw e;
-    } finally {
-      clearTimeout(timer);
-      w.busy--;
-    }
-    return this.bounded(spec, tasks, limitMs);
+  private bounded(spec: ImageEncoderSpec, tasks: PrepTask[], limitMs: number): Promise<PrepResult> {
+    return this.pool.request('prep', { spec, tasks }, { timeoutMs: limitMs });
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.rpc.terminate()));
+    await this.pool.close();
   }
 }
 

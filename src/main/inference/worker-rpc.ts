@@ -48,8 +48,12 @@ export class WorkerRpc<P extends RpcProtocol<P>> {
   private nextId = 1;
   private dead: Error | null = null;
 
-  constructor(url: URL, name: string) {
-    this.worker = new Worker(url, { name });
+  /** `limits`: the worker's heap limits; a worker that exceeds them ends (and fails its requests) instead of the process. */
+  constructor(url: URL, name: string, limits?: { maxOldGenerationSizeMb?: number }) {
+    // A worker inherits the process's Node options; --input-type (a script run with `node --input-type=module -e`)
+    // is refused for a file entry point, so it is left out.
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    this.worker = new Worker(url, { name, execArgv, ...(limits ? { resourceLimits: limits } : {}) });
     this.worker.on('message', (m: WireReply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
@@ -62,7 +66,7 @@ export class WorkerRpc<P extends RpcProtocol<P>> {
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
     };
-    this.worker.on('error', (e) => fail(new Error(`${name} worker failed: ${e.message}`)));
+    this.worker.on('error', (e) => fail(new Error(`${name} worker failed: ${e.message}`, { cause: e })));
     this.worker.on('exit', (code) => fail(new Error(`${name} worker exited (code ${code})`)));
   }
 
@@ -75,6 +79,11 @@ export class WorkerRpc<P extends RpcProtocol<P>> {
       const msg: WireRequest = { id, kind, body };
       this.worker.postMessage(msg, transfer);
     });
+  }
+
+  /** The worker has ended (it exited, failed or was stopped): requests fail at once. */
+  get isDead(): boolean {
+    return this.dead !== null;
   }
 
   async terminate(): Promise<void> {

@@ -2,6 +2,7 @@
 // line here and in the contract's JobProgress kinds, plus its JobSpec where the work lives.
 import type { ExportSummary, ImportSummary, JobProgress, MapSummary } from '../../shared/contract.ts';
 import type { EmbedSummary } from '../inference/embed-pipeline.ts';
+import type { RetrieveSummary } from '../../shared/pacs-contract.ts';
 
 export type JobKind = JobProgress['kind'];
 
@@ -9,6 +10,7 @@ export interface JobResults {
   import: ImportSummary;
   embed: EmbedSummary;
   export: ExportSummary;
+  pacs: RetrieveSummary;
   map: MapSummary;
 }
 
@@ -17,5 +19,6 @@ export const JOB_KINDS: { [K in JobKind]: { noun: string; title: string } } = {
   import: { noun: 'an import', title: 'Import' },
   embed: { noun: 'embedding', title: 'Embedding' },
   export: { noun: 'an export', title: 'Export' },
+  pacs: { noun: 'a PACS retrieve', title: 'PACS retrieve' },
   map: { noun: 'a map projection', title: 'Map projection' },
 };

@@ -11,3 +11,6 @@ export type { ProfileStore } from './profile-store.ts';
 export type { SchemaService } from './schema-service.ts';
 export type { SuggestionRefresher } from './suggestion-refresher.ts';
 export { blindedOrderReason, confidentReason, flaggedReason, labelErrorReason, NOT_LABELLED_REASON, uncertainReason } from './queue-reasons.ts';
+export { PromptWorkbench, promptHandlers, rocAuc } from './prompt-workbench.ts';
+export { modelPredictions } from './model-predictions.ts';
+export type { ModelPredictions } from './model-predictions.ts';

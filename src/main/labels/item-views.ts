@@ -9,7 +9,18 @@ import type { ProfileStore } from './profile-store.ts';
 import type { SchemaService } from './schema-service.ts';
 import type { SuggestionRefresher } from './suggestion-refresher.ts';
 
+/** Items a reading study hides the model from for the current reader (see readers/study-service.ts). */
+export interface ModelBlinding {
+  hidden(level: Level, uid: string): boolean;
+  any(): boolean;
+}
+
 export class ItemViews {
+  /**
+   * Set by the app to the reader studies' rule: for an item the current reader reads in a study blinded to the
+   * model nothing of the model is shown, revealed or not, labelled or not, until the study is unblinded.
+   */
+  modelBlinding: ModelBlinding | null = null;
   private readonly repo: LabelRepository;
   private readonly schemas: SchemaService;
   private readonly profiles: ProfileStore;
@@ -36,12 +47,13 @@ export class ItemViews {
 
   /** Whether the reader may see what the model says of this item and group: not blinded, decided, or revealed. */
   shown(level: Level, uid: string, group: string): boolean {
+    if (this.modelBlinding?.hidden(level, uid)) return false;
     if (!this.profiles.get().blinded || this.revealed.has(`${level}:${uid}`)) return true;
     return group !== '' && this.repo.state(level, uid, group).labels !== null;
   }
 
   get blinded(): boolean {
-    return this.profiles.get().blinded;
+    return this.profiles.get().blinded || (this.modelBlinding?.any() ?? false);
   }
 
   item({ level, itemId, reveal }: CallParsed<'labels.item'>): ItemView {

@@ -4,6 +4,7 @@
 // model ranking (see blindedOrderReason).
 import type { CallParsed, CallResult } from '../../shared/contract.ts';
 import type { LabelRepository } from '../project/label-repo.ts';
+import type { ItemViews } from './item-views.ts';
 import type { ProfileStore } from './profile-store.ts';
 import { NOT_LABELLED_REASON, blindedOrderReason, confidentReason, flaggedReason, labelErrorReason, uncertainReason } from './queue-reasons.ts';
 import type { SchemaService } from './schema-service.ts';
@@ -14,8 +15,11 @@ export class LabelQueues {
   private readonly schemas: SchemaService;
   private readonly profiles: ProfileStore;
   private readonly suggestions: SuggestionRefresher;
+  /** For the reader studies' blinding (ItemViews.modelBlinding); optional so the queues stand alone in tests. */
+  private readonly items: ItemViews | null;
 
-  constructor(repo: LabelRepository, schemas: SchemaService, profiles: ProfileStore, suggestions: SuggestionRefresher) {
+  constructor(repo: LabelRepository, schemas: SchemaService, profiles: ProfileStore, suggestions: SuggestionRefresher, items: ItemViews | null = null) {
+    this.items = items;
     this.repo = repo;
     this.schemas = schemas;
     this.profiles = profiles;
@@ -26,7 +30,9 @@ export class LabelQueues {
     this.suggestions.warm();
     const g = this.schemas.group(group);
     const labelled = this.schemas.labelled(g);
-    const blinded = this.profiles.get().blinded;
+    const study = this.items?.modelBlinding ?? null;
+    // A reader in a study blinded to the model gets no model ranking at all: the order itself would tell.
+    const blinded = this.profiles.get().blinded || (study?.any() ?? false);
     const picked: { id: number; reason: string; score: number | null }[] = [];
     let total = 0;
     // Reasons are worded only for the page asked for; the rest are just counted.
@@ -56,6 +62,8 @@ export class LabelQueues {
         const uid = lv.uids[order[j]!]!;
         const current = labelled.get(uid);
         if (!current) continue;
+        // The model's verdict on an item of a study blinded to the model: not while the reader is in it.
+        if (study?.hidden(g.level, uid)) continue;
         // Still contradicted? (a label changed since validation is no longer this candidate)
         if (g.kind === 'single' && current.includes(g.labels[cls[j]!]!.key)) continue;
         take(lv.ids[order[j]!]!, () => labelErrorReason(g, current, cls[j]!, probs.subarray(j * k, (j + 1) * k), snap.source), margin[j]!);

@@ -36,7 +36,7 @@ export class LabelService {
     this.schemas = new SchemaService(this.repo, this.profiles, () => this.suggestions.schemaChanged());
     this.suggestions = new SuggestionRefresher(this.repo, embeddings, this.schemas, onChange);
     this.items = new ItemViews(this.repo, this.schemas, this.profiles, this.suggestions);
-    this.queues = new LabelQueues(this.repo, this.schemas, this.profiles, this.suggestions);
+    this.queues = new LabelQueues(this.repo, this.schemas, this.profiles, this.suggestions, this.items);
     this.actions = new LabelActions(this.repo, this.schemas, this.profiles, this.suggestions, this.items);
     this.statistics = new LabelStatistics(this.repo, this.schemas, this.suggestions, this.items);
     this.bulk = new BulkLabels(store.db, this.repo, this.schemas, this.profiles, this.suggestions, this.items);

@@ -39,6 +39,10 @@ export interface GroupJob {
   head: Float32Array | null;
   headRow: Int32Array;
   logitScale: number;
+  /** Identifies the head's contents when they can change under the same rows (prompt heads); '' otherwise. */
+  headKey?: string;
+  /** Where the head came from, for the suggestion's detail (default: the model's label embeddings). */
+  headSource?: string;
   labelled: LabelledSet;
 }
 
@@ -144,7 +148,7 @@ export class SuggestEngine {
     // Zero-shot logits depend only on the vectors, the head and which head row each label uses. A new model means a
     // new engine (the worker is re-initialised), so within one engine the label-to-row mapping is the whole key.
     const hasHead = job.head !== null && job.headRow.some((r) => r >= 0) && (mode === 'sigmoid' || job.headRow.filter((r) => r >= 0).length >= 2);
-    const sig = hasHead ? `${job.level}:${job.headRow.join(',')}:${job.logitScale}` : '';
+    const sig = hasHead ? `${job.level}:${job.headRow.join(',')}:${job.logitScale}:${job.headKey ?? ''}` : '';
     if (hasHead && st.zs?.sig !== sig) st.zs = { sig, logits: zeroShotLogits(lv.x, job.head!, job.headRow, job.logitScale) };
     const zeroShot = (rows?: Int32Array): Float32Array => {
       const cal = calibrateZeroShot(st!.zs!.logits, n, k, mode, nLab > 0 ? labelled : null);
@@ -196,7 +200,7 @@ export class SuggestEngine {
     const accText = `cross-validated accuracy: adapter ${fmt(st.accuracies.adapter)}, zero-shot ${fmt(st.accuracies.zeroShot)}, kNN ${fmt(st.accuracies.knn)}`;
     switch (st.source) {
       case 'zero-shot':
-        return result('zero-shot', zeroShot(), `zero-shot from the model's label embeddings${nLab >= 8 ? `, calibrated on ${nLab} labels` : ''}; ${accText}`);
+        return result('zero-shot', zeroShot(), `zero-shot from ${job.headSource ?? "the model's label embeddings"}${nLab >= 8 ? `, calibrated on ${nLab} labels` : ''}; ${accText}`);
       case 'knn':
         return result('knn', knnPredict(lv.x, labelled, k, mode, null), `votes of the 7 most similar of ${nLab} labelled items; ${accText}`);
       case 'adapter': {

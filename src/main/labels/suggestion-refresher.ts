@@ -8,8 +8,9 @@ import type { EmbedService } from '../inference/embed-service.ts';
 import { WorkerRpc, workerUrl } from '../inference/worker-rpc.ts';
 import type { LabelRepository } from '../project/label-repo.ts';
 import type { SchemaService } from './schema-service.ts';
-import type { GroupResult } from './suggest-engine.ts';
+import type { GroupJob, GroupResult } from './suggest-engine.ts';
 import { groupJob } from './suggest-jobs.ts';
+import { promptHead, withPromptHead } from './prompt-heads.ts';
 import type { SuggestProtocol } from './suggest-protocol.ts';
 import { suggestionAt } from './suggestions.ts';
 import type { IndexedLevel, ModelIndex } from './suggestions.ts';
@@ -35,6 +36,8 @@ export class SuggestionRefresher {
   private rpc: WorkerRpc<SuggestProtocol> | null = null;
   /** The latest published suggestions, per group key. */
   private snapshots = new Map<string, GroupResult>();
+  /** Per group: the prompt text behind each label's zero-shot row (null where none), and prompts that gave nothing. */
+  private prompts = new Map<string, { prompts: (string | null)[]; notes: string[] }>();
   private published = 0;
   /** Counts label changes; a refresh that started at seq s covers every change up to s. */
   private seq = 0;
@@ -71,7 +74,14 @@ export class SuggestionRefresher {
     const model = this.modelIndex;
     const pos = model?.levels.get(g.level)?.pos.get(uid);
     if (!snap || !model || pos === undefined) return null;
-    return suggestionAt(g, snap, model, pos, rejected);
+    const s = suggestionAt(g, snap, model, pos, rejected);
+    const used = this.prompts.get(g.key)?.prompts;
+    if (!s || s.source !== 'zero-shot' || !used) return s;
+    // Provenance: which words produced the suggestion (the event's model detail records it when accepted).
+    const texts = s.labels.map((key) => used[g.labels.findIndex((l) => l.key === key)] ?? null).filter((p): p is string => !!p);
+    if (!texts.length) return s;
+    const prompt = texts.join(' ; ');
+    return { ...s, prompt, detail: `prompt "${prompt}"; ${s.detail}` };
   }
 
   /** Labels were committed: announce the save, then refresh over them. */
@@ -101,7 +111,11 @@ export class SuggestionRefresher {
     if (!row) return null;
     const embedded = repo.embeddedImages(row.id);
     const m = this.modelIndex;
-    if (m && m.modelPk === row.id && m.embedded === embedded && [...levels].every((l) => m.levels.has(l))) return m;
+    if (m && m.modelPk === row.id && m.embedded === embedded && [...levels].every((l) => m.levels.has(l))) {
+      // Another package with the same image encoder (same vectors) may bring another text tower or head.
+      m.pkg = pkg && pkg.sha256 === row.sha256 ? pkg : null;
+      return m;
+    }
     const idx = new Map<Level, IndexedLevel>();
     for (const level of levels) {
       const li = this.repo.levelIndex(level, row.id);
@@ -168,7 +182,7 @@ export class SuggestionRefresher {
         this.message = groups.length ? 'No embeddings yet: run Embed (top bar) to get suggestions.' : 'Define a label schema to start labelling.';
         this.snapshots.clear();
       } else {
-        const jobs = groups.map((g) => groupJob(g, this.schemas.labelled(g), model.levels.get(g.level)!, model.pkg?.zeroShot ?? null));
+        const jobs = await Promise.all(groups.map((g) => this.jobFor(g, model)));
         const results = await this.rpc.request('refresh', { jobs, validate });
         const next = new Map<string, GroupResult>();
         for (const r of results) {
@@ -190,11 +204,32 @@ export class SuggestionRefresher {
     this.settleWaiters();
   }
 
+  /**
+   * A group's refresh job. With a text encoder the labels' prompts are embedded (in the text worker; unchanged
+   * prompts come from its cache) and become the zero-shot head; a text tower that fails keeps the package's head.
+   */
+  private async jobFor(g: LabelGroup, model: ModelIndex): Promise<GroupJob> {
+    const job = groupJob(g, this.schemas.labelled(g), model.levels.get(g.level)!, model.pkg?.zeroShot ?? null);
+    if (!model.pkg?.text) {
+      this.prompts.delete(g.key);
+      return job;
+    }
+    try {
+      const ph = await promptHead(g, model.pkg, this.embeddings.text, job);
+      if (!ph) return job;
+      this.prompts.set(g.key, { prompts: ph.prompts, notes: ph.notes });
+      return withPromptHead(job, ph);
+    } catch (e) {
+      this.prompts.set(g.key, { prompts: [], notes: [`zero-shot from prompts is unavailable (${e instanceof Error ? e.message : String(e)}); using the package's precomputed head`] });
+      return job;
+    }
+  }
+
   status(): LabelStatus {
     this.warm();
     const model = this.modelIndex;
     return {
-      model: model ? { name: model.name, sha256: model.sha256, zeroShot: !!model.pkg?.zeroShot } : null,
+      model: model ? { name: model.name, sha256: model.sha256, zeroShot: !!(model.pkg?.zeroShot || model.pkg?.text) } : null,
       version: this.published,
       refreshing: this.running !== null,
       blinded: false,
@@ -210,7 +245,7 @@ export class SuggestionRefresher {
           accuracies: enough && r ? r.accuracies : { zeroShot: null, knn: null, adapter: null },
           validation: enough && r?.validation && r.validation.labels >= MIN_VALIDATION_LABELS ? r.validation : null,
           detail: r?.detail ?? '',
-          warnings: unseenLabelWarnings(g, this.schemas.labelled(g)),
+          warnings: [...(this.prompts.get(g.key)?.notes ?? []), ...unseenLabelWarnings(g, this.schemas.labelled(g))],
         };
       }),
     };

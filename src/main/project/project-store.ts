@@ -36,7 +36,8 @@ export interface InstanceAttrs {
 }
 export interface InstanceRecord { patient: PatientAttrs; study: StudyAttrs; series: SeriesAttrs; instance: InstanceAttrs }
 
-export interface FileStat { path: string; root: string; size: number; mtimeMs: number }
+/** `isNew`: the project holds no file at this path (its import knows), so writing it needs no lookup. */
+export interface FileStat { path: string; root: string; size: number; mtimeMs: number; isNew?: boolean }
 export type FileOutcome =
   | (FileStat & { status: 'imported'; record: InstanceRecord })
   | (FileStat & { status: 'rejected'; reason: string })
@@ -215,33 +216,58 @@ export class ProjectStore {
     return map;
   }
 
-  /** Writes one batch of import outcomes in one transaction; returns outcomes turned into rejections (duplicates). */
+  /** Whether files below `root` are held under another root (a parent folder imported before, or a child). */
+  hasFilesOfOtherRootsUnder(root: string): boolean {
+    const below = root.endsWith(path.sep) ? root : root + path.sep;
+    // Paths below `below` sort between it and the same prefix with its last character incremented.
+    const end = below.slice(0, -1) + String.fromCharCode(below.charCodeAt(below.length - 1) + 1);
+    return this.db.prepare('SELECT 1 FROM files WHERE path >= ? AND path < ? AND root <> ? LIMIT 1').pluck().get(below, end, root) !== undefined;
+  }
+
+  /**
+   * Writes one batch of import outcomes in one transaction; returns outcomes turned into rejections (duplicates).
+   * The common file costs three statements: its lookup, its row and its instance. The patient, study and series of
+   * a batch are written once each (files of a series arrive together), and a duplicate SOP Instance UID is found by
+   * the instance insert itself rather than by a lookup before it.
+   */
   writeBatch(outcomes: readonly FileOutcome[]): RejectedFile[] {
     const late: RejectedFile[] = [];
     const st = this.statements();
+    const patients = new Map<string, { pk: number; name: string }>();
+    const studies = new Map<string, number>();
+    const series = new Map<string, number>();
     this.db.transaction(() => {
       for (const o of outcomes) {
         // A changed file replaces what it held before.
-        const prev = st.fileByPath.get(o.path) as { id: number } | undefined;
-        if (prev) st.deleteInstanceByFile.run(prev.id);
-        let status: FileOutcome['status'] = o.status;
-        let reason = o.status === 'rejected' ? o.reason : '';
-        if (o.status === 'imported') {
-          const dup = st.instanceFileBySop.get(o.record.instance.sopUid) as { path: string } | undefined;
-          if (dup && dup.path !== o.path) {
-            status = 'rejected';
-            reason = `duplicate SOP Instance UID ${o.record.instance.sopUid}, already imported from ${dup.path}; skipped`;
-            late.push({ path: o.path, reason });
-          }
-        }
-        const fileId = (st.upsertFile.get(o.path, o.root, o.size, Math.trunc(o.mtimeMs), status, reason) as { id: number }).id;
-        if (status !== 'imported' || o.status !== 'imported') continue;
+        const prev = o.isNew ? undefined : st.fileByPath.get(o.path) as number | undefined;
+        if (prev !== undefined) st.deleteInstanceByFile.run(prev);
+        const fileId = st.upsertFile.get(o.path, o.root, o.size, Math.trunc(o.mtimeMs), o.status, o.status === 'rejected' ? o.reason : '') as number;
+        if (o.status !== 'imported') continue;
         const r = o.record;
-        const patientPk = (st.upsertPatient.get(patientKey(r.patient), r.patient.patientId, r.patient.name, r.patient.birthDate, r.patient.sex) as { id: number }).id;
-        const studyPk = (st.upsertStudy.get(r.study.studyUid, patientPk, r.study.date, r.study.time, r.study.description, r.study.accession, r.study.studyId) as { id: number }).id;
-        const seriesPk = (st.upsertSeries.get(r.series.seriesUid, studyPk, r.series.modality, r.series.bodyPart, r.series.description, r.series.seriesNumber) as { id: number }).id;
+        const key = patientKey(r.patient);
+        let patient = patients.get(key);
+        // The upsert keeps the latest name: written again only when a file of the batch names the patient differently.
+        if (patient?.name !== r.patient.name) {
+          patient = { pk: st.upsertPatient.get(key, r.patient.patientId, r.patient.name, r.patient.birthDate, r.patient.sex) as number, name: r.patient.name };
+          patients.set(key, patient);
+        }
+        let studyPk = studies.get(r.study.studyUid);
+        if (studyPk === undefined) {
+          studyPk = st.upsertStudy.get(r.study.studyUid, patient.pk, r.study.date, r.study.time, r.study.description, r.study.accession, r.study.studyId) as number;
+          studies.set(r.study.studyUid, studyPk);
+        }
+        let seriesPk = series.get(r.series.seriesUid);
+        if (seriesPk === undefined) {
+          seriesPk = st.upsertSeries.get(r.series.seriesUid, studyPk, r.series.modality, r.series.bodyPart, r.series.description, r.series.seriesNumber) as number;
+          series.set(r.series.seriesUid, seriesPk);
+        }
         const i = r.instance;
-        st.insertInstance.run(i.sopUid, seriesPk, fileId, i.sopClass, i.instanceNumber, i.rows, i.columns, i.frames, i.bitsAllocated, i.photometric, i.transferSyntax, i.isImage ? 1 : 0, o.size);
+        const inserted = st.insertInstance.run(i.sopUid, seriesPk, fileId, i.sopClass, i.instanceNumber, i.rows, i.columns, i.frames, i.bitsAllocated, i.photometric, i.transferSyntax, i.isImage ? 1 : 0, o.size);
+        if (inserted.changes === 1) continue;
+        const dup = st.instanceFileBySop.get(i.sopUid) as string;
+        const reason = `duplicate SOP Instance UID ${i.sopUid}, already imported from ${dup}; skipped`;
+        st.rejectFile.run(reason, fileId);
+        late.push({ path: o.path, reason });
       }
     })();
     return late;
@@ -288,20 +314,22 @@ export class ProjectStore {
   private prepareStatements() {
     const db = this.db;
     return {
-      fileByPath: db.prepare('SELECT id FROM files WHERE path = ?'),
+      fileByPath: db.prepare('SELECT id FROM files WHERE path = ?').pluck(),
       deleteInstanceByFile: db.prepare('DELETE FROM instances WHERE file_pk = ?'),
-      instanceFileBySop: db.prepare('SELECT f.path FROM instances i JOIN files f ON f.id = i.file_pk WHERE i.sop_uid = ?'),
+      instanceFileBySop: db.prepare('SELECT f.path FROM instances i JOIN files f ON f.id = i.file_pk WHERE i.sop_uid = ?').pluck(),
+      rejectFile: db.prepare("UPDATE files SET status = 'rejected', reason = ? WHERE id = ?"),
       upsertFile: db.prepare(`INSERT INTO files(path, root, size, mtime_ms, status, reason) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT(path) DO UPDATE SET root = excluded.root, size = excluded.size, mtime_ms = excluded.mtime_ms,
-        status = excluded.status, reason = excluded.reason RETURNING id`),
+        status = excluded.status, reason = excluded.reason RETURNING id`).pluck(),
       upsertPatient: db.prepare(`INSERT INTO patients(patient_key, patient_id, name, birth_date, sex) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT(patient_key) DO UPDATE SET name = excluded.name RETURNING id`),
+        ON CONFLICT(patient_key) DO UPDATE SET name = excluded.name RETURNING id`).pluck(),
       upsertStudy: db.prepare(`INSERT INTO studies(study_uid, patient_pk, study_date, study_time, description, accession, study_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(study_uid) DO UPDATE SET study_uid = excluded.study_uid RETURNING id`),
+        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(study_uid) DO UPDATE SET study_uid = excluded.study_uid RETURNING id`).pluck(),
       upsertSeries: db.prepare(`INSERT INTO series(series_uid, study_pk, modality, body_part, description, series_number)
-        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(series_uid) DO UPDATE SET series_uid = excluded.series_uid RETURNING id`),
+        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(series_uid) DO UPDATE SET series_uid = excluded.series_uid RETURNING id`).pluck(),
       insertInstance: db.prepare(`INSERT INTO instances(sop_uid, series_pk, file_pk, sop_class, instance_number, rows, columns,
-        frames, bits_allocated, photometric, transfer_syntax, is_image, file_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        frames, bits_allocated, photometric, transfer_syntax, is_image, file_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(sop_uid) DO NOTHING`),
     };
   }
 

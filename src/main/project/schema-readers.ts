@@ -49,3 +49,9 @@ export const readersMigration = `
   CREATE TRIGGER reading_events_no_delete BEFORE DELETE ON reading_events
     BEGIN SELECT RAISE(ABORT, 'reading_events is append-only: record a new event instead'); END;
 `;
+
+// Migration 7: whether a study hides the model from its readers (suggestions, scores, model-ranked queues) until
+// it is unblinded. Studies made before the option existed are treated as blinded: the safe side.
+export const readersBlindingMigration = `
+  ALTER TABLE reading_studies ADD COLUMN blinded_to_model INTEGER NOT NULL DEFAULT 1;
+`;

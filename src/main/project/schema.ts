@@ -1,6 +1,6 @@
 // Migrations for the project database. Each entry moves the schema one version forward; they run in a transaction
 // and are never edited once released (add a new one instead).
-import { readersMigration } from './schema-readers.ts';
+import { readersBlindingMigration, readersMigration } from './schema-readers.ts';
 
 export const migrations: readonly string[] = [
   /* 1 */ `
@@ -209,6 +209,7 @@ export const migrations: readonly string[] = [
   CREATE INDEX jobs_running ON jobs(kind) WHERE status = 'running';
   `,
   /* 6: reader studies (see schema-readers.ts) */ readersMigration,
+  /* 7: reader studies blinded to the model */ readersBlindingMigration,
 ];
 
 export const schemaVersion = migrations.length;

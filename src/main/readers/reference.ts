@@ -36,3 +36,18 @@ export function adjudicate(studies: StudyService, repo: ReaderRepository, adjudi
   if (!d.group.labels.some((l) => l.key === i.label)) throw new LightboxError('bad-request', `reading.adjudicate: label: "${i.label}" is not a label of group "${d.group.key}"`);
   return { event: repo.addAdjudication(i.study, i.itemUid, i.label, adjudicator, new Date().toISOString()) };
 }
+
+export function studyCase(studies: StudyService, repo: ReaderRepository, i: CallParsed<'reading.case'>): CallResult<'reading.case'> {
+  const d = studies.data(i.study, 'reading.case');
+  if (d.row.unblinded_at === null) throw new LightboxError('conflict', `reading.case: study ${i.study} is still blinded; unblind it first (reading.unblind)`);
+  if (!d.items.includes(i.itemUid)) throw new LightboxError('bad-request', `reading.case: itemUid: "${i.itemUid}" is not an item of study ${i.study}`);
+  const at = studies.locateItem(d.group.level, i.itemUid);
+  if (!at) throw new LightboxError('not-found', `reading.case: ${d.group.level} ${i.itemUid} of study ${i.study} is no longer in this project`);
+  const { first, repeat } = studies.allReads(d);
+  const adj = repo.adjudications(i.study).find((a) => a.item_uid === i.itemUid);
+  return {
+    itemUid: i.itemUid, level: d.group.level, ...at,
+    reads: d.readers.map((reader) => ({ reader, label: first.get(reader)?.get(i.itemUid) ?? null, repeat: repeat.get(reader)?.get(i.itemUid) ?? null })),
+    adjudication: adj ? { label: adj.value, adjudicator: adj.adjudicator, at: adj.at } : null,
+  };
+}

@@ -3,20 +3,86 @@
 // Blinding: before a study is unblinded nothing here hands one reader's reads to anyone else.
 import { LightboxError } from '../../shared/contract.ts';
 import type { CallParsed, CallResult, LabelSchema, ReadingStudy } from '../../shared/contract.ts';
-import type { LabelGroup } from '../../shared/label-schema.ts';
+import type { LabelGroup, Level } from '../../shared/label-schema.ts';
 import type { ReaderRepository, StudyRow } from '../project/reader-repo.ts';
 import { readingOrder } from './reading-order.ts';
 
 const now = (): string => new Date().toISOString();
 
-export interface StudyData { row: StudyRow; items: string[]; readers: string[]; group: LabelGroup }
+export interface StudyData { row: Omit<StudyRow, 'items' | 'readers'>; items: string[]; readers: string[]; group: LabelGroup }
+
+/** Where an item of a study is in the project, for showing it (the labels area's item context). */
+export type ItemLocator = (level: Level, uid: string) => { itemId: number; studyId: number; title: string; images: { instanceId: number; frames: number }[] } | null;
+
+/** One reader's place in their order: which positions are read, the first unread one, the newest read seen. */
+interface Cursor { order: number[]; read: Uint8Array; done: number; first: number; lastId: number }
 
 export class StudyService {
   private readonly repo: ReaderRepository;
   private readonly schema: () => LabelSchema;
-  constructor(repo: ReaderRepository, schema: () => LabelSchema) {
+  private readonly locate: ItemLocator | null;
+  /** Parsed item and reader lists by study (they never change after creation). */
+  private readonly lists = new Map<number, { items: string[]; readers: string[] }>();
+  private readonly cursors = new Map<string, Cursor>();
+  private blinds: { key: string; items: Map<Level, Set<string>> } | null = null;
+
+  constructor(repo: ReaderRepository, schema: () => LabelSchema, locate: ItemLocator | null = null) {
     this.repo = repo;
     this.schema = schema;
+    this.locate = locate;
+  }
+
+  /**
+   * The items whose model output the current reader may not see now: those of every study blinded to the model,
+   * not yet unblinded, that names them as a reader. Recomputed when the studies or the current reader change
+   * (another process may have made them), so every call of the labels area can ask cheaply.
+   */
+  private modelBlinds(): Map<Level, Set<string>> {
+    const reader = this.repo.current();
+    const key = `${reader ?? ''}|${this.repo.studiesVersion()}`;
+    if (this.blinds?.key === key) return this.blinds.items;
+    const items = new Map<Level, Set<string>>();
+    if (reader !== null) {
+      for (const row of this.repo.studies()) {
+        if (row.unblinded_at !== null || row.blinded_to_model === 0) continue;
+        const l = this.lists.get(row.id) ?? this.listsOf(row);
+        if (!l.readers.includes(reader)) continue;
+        const level = this.schema().groups.find((g) => g.key === row.group_key)?.level;
+        if (!level) continue;
+        if (!items.has(level)) items.set(level, new Set());
+        for (const u of l.items) items.get(level)!.add(u);
+      }
+    }
+    this.blinds = { key, items };
+    return items;
+  }
+
+  /** Whether the current reader reads this item in a study blinded to the model (so the model must stay hidden). */
+  modelHidden(level: Level, uid: string): boolean {
+    return this.modelBlinds().get(level)?.has(uid) ?? false;
+  }
+
+  /** The first study that hides the model from the current reader now, or null. */
+  blindingStudy(): { reader: string; name: string } | null {
+    if (!this.anyModelHidden()) return null;
+    const reader = this.repo.current()!;
+    for (const row of this.repo.studies()) {
+      if (row.unblinded_at !== null || row.blinded_to_model === 0) continue;
+      if ((this.lists.get(row.id) ?? this.listsOf(row)).readers.includes(reader)) return { reader, name: row.name };
+    }
+    return null;
+  }
+
+  /** Whether the current reader has any item hidden from the model now (queues then rank without the model). */
+  anyModelHidden(): boolean {
+    for (const s of this.modelBlinds().values()) if (s.size > 0) return true;
+    return false;
+  }
+
+  private listsOf(row: StudyRow): { items: string[]; readers: string[] } {
+    const l = { items: JSON.parse(row.items) as string[], readers: JSON.parse(row.readers) as string[] };
+    this.lists.set(row.id, l);
+    return l;
   }
 
   listReaders(): CallResult<'readers.list'> {
@@ -55,31 +121,50 @@ export class StudyService {
     if (missing.length) throw new LightboxError('bad-request', `reading.create: items: ${missing.length} not ${group.level} UIDs of this project (${missing.slice(0, 3).map((u) => `"${u}"`).join(', ')}${missing.length > 3 ? ', …' : ''})`);
     const id = this.repo.addStudy({
       name: i.name, group_key: i.group, items: JSON.stringify(i.items), readers: JSON.stringify(i.readers), seed: i.seed,
-      repeat_share: i.repeatShare, created_by: this.repo.current() ?? '', created_at: now(),
+      repeat_share: i.repeatShare, created_by: this.repo.current() ?? '', created_at: now(), blinded_to_model: i.blindedToModel ? 1 : 0,
     });
     return this.status(id);
   }
 
   data(id: number, call: string): StudyData {
-    const row = this.repo.study(id);
+    // The lists are read and parsed once per study: a call about one read must not cost the whole study.
+    const cached = this.lists.get(id);
+    const row = cached ? this.repo.studyHead(id) : this.repo.study(id);
     if (!row) throw new LightboxError('not-found', `${call}: study: no reading study ${id}`);
     const group = this.schema().groups.find((g) => g.key === row.group_key);
     if (!group) throw new LightboxError('conflict', `${call}: group "${row.group_key}" of study ${id} is no longer in the label schema`);
-    return { row, items: JSON.parse(row.items) as string[], readers: JSON.parse(row.readers) as string[], group };
+    const l = cached ?? this.listsOf(row as StudyRow);
+    return { row, items: l.items, readers: l.readers, group };
   }
 
   private order(d: StudyData, reader: string): number[] {
-    return readingOrder(d.items.length, d.row.seed, reader, d.row.repeat_share);
+    return this.cursor(d, reader).order;
+  }
+
+  /** Reads in a reader's order: brought up to date with the reads recorded since it last looked (by anyone's process). */
+  private cursor(d: StudyData, reader: string): Cursor {
+    const key = `${d.row.id}:${reader}`;
+    let c = this.cursors.get(key);
+    if (!c) {
+      const order = readingOrder(d.items.length, d.row.seed, reader, d.row.repeat_share);
+      c = { order, read: new Uint8Array(order.length), done: 0, first: 0, lastId: 0 };
+      this.cursors.set(key, c);
+    }
+    for (const r of this.repo.readsSince(d.row.id, reader, c.lastId)) {
+      c.lastId = r.id;
+      if (r.position < c.read.length && c.read[r.position] === 0) { c.read[r.position] = 1; c.done++; }
+    }
+    while (c.first < c.read.length && c.read[c.first] === 1) c.first++;
+    return c;
   }
 
   status(id: number): ReadingStudy {
     const d = this.data(id, 'reading.status');
-    const done = new Map<string, number>();
-    for (const r of this.repo.reads(id)) done.set(r.reader, (done.get(r.reader) ?? 0) + 1);
-    const total = this.order(d, d.readers[0]!).length;
+    const done = this.repo.progress(id);
+    const total = d.items.length + Math.round(d.items.length * d.row.repeat_share);
     return {
       id, name: d.row.name, group: d.row.group_key, items: d.items.length, readers: d.readers, seed: d.row.seed,
-      repeatShare: d.row.repeat_share, createdBy: d.row.created_by, createdAt: d.row.created_at, unblinded: d.row.unblinded_at !== null,
+      repeatShare: d.row.repeat_share, blindedToModel: d.row.blinded_to_model === 1, createdBy: d.row.created_by, createdAt: d.row.created_at, unblinded: d.row.unblinded_at !== null,
       progress: d.readers.map((reader) => ({ reader, done: done.get(reader) ?? 0, total })),
     };
   }
@@ -97,11 +182,29 @@ export class StudyService {
   next(id: number): CallResult<'reading.next'> {
     const d = this.data(id, 'reading.next');
     const reader = this.readerOf(d, 'reading.next');
-    const order = this.order(d, reader);
-    const read = new Set(this.repo.reads(id, reader).map((r) => r.position));
-    const position = order.findIndex((_, p) => !read.has(p));
-    if (position < 0) return null;
-    return { position, itemUid: d.items[order[position]!]!, done: read.size, total: order.length };
+    const c = this.cursor(d, reader);
+    if (c.first >= c.order.length) return null;
+    return { position: c.first, itemUid: d.items[c.order[c.first]!]!, done: c.done, total: c.order.length };
+  }
+
+  /** Where an item is in the project (null when it has left it). */
+  locateItem(level: Level, uid: string): ReturnType<ItemLocator> {
+    return this.locate?.(level, uid) ?? null;
+  }
+
+  item(i: CallParsed<'reading.item'>): CallResult<'reading.item'> {
+    const d = this.data(i.study, 'reading.item');
+    const reader = this.readerOf(d, 'reading.item');
+    const c = this.cursor(d, reader);
+    if (i.position >= c.order.length) throw new LightboxError('bad-request', `reading.item: position: ${i.position} is past the end of the order (${c.order.length} reads)`);
+    const itemUid = d.items[c.order[i.position]!]!;
+    const at = this.locateItem(d.group.level, itemUid);
+    if (!at) throw new LightboxError('not-found', `reading.item: ${d.group.level} ${itemUid} of study ${i.study} is no longer in this project`);
+    const own = c.read[i.position] === 1 ? this.repo.readAt(i.study, reader, i.position) : null;
+    return {
+      position: i.position, itemUid, repeat: i.position >= d.items.length, level: d.group.level, ...at,
+      label: own, done: c.done, total: c.order.length,
+    };
   }
 
   read(i: CallParsed<'reading.read'>): CallResult<'reading.read'> {
@@ -112,7 +215,8 @@ export class StudyService {
     if (i.position >= order.length) throw new LightboxError('bad-request', `reading.read: position: ${i.position} is past the end of the order (${order.length} reads)`);
     if (!d.group.labels.some((l) => l.key === i.label)) throw new LightboxError('bad-request', `reading.read: label: "${i.label}" is not a label of group "${d.group.key}"`);
     const event = this.repo.addRead(i.study, reader, i.position, d.items[order[i.position]!]!, i.label, now());
-    return { event, done: this.repo.reads(i.study, reader).length, total: order.length };
+    const c = this.cursor(d, reader);
+    return { event, done: c.done, total: c.order.length };
   }
 
   reads(id: number): CallResult<'reading.reads'> {

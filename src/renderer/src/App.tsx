@@ -6,7 +6,11 @@ import { ExportDialog } from './features/export/ExportDialog.tsx';
 import { ImportPanel } from './features/import/ImportPanel.tsx';
 import { LabelView } from './features/labelling/LabelView.tsx';
 import { MapView } from './features/map/MapView.tsx';
+import { PacsPanel } from './features/pacs/PacsPanel.tsx';
 import { ProjectsDialog } from './features/projects/ProjectsDialog.tsx';
+import { TextSearchPanel } from './features/search/TextSearchPanel.tsx';
+import { ReaderSwitch } from './features/readers/ReaderSwitch.tsx';
+import { ReadersView } from './features/readers/ReadersView.tsx';
 import { StudyView } from './features/viewer/StudyView.tsx';
 import { Worklist } from './features/worklist/Worklist.tsx';
 import { formatRoute, parseRoute } from './routes.ts';
@@ -43,6 +47,8 @@ export function App() {
   const [showImport, setShowImport] = useState(false);
   const [showExport, setShowExport] = useState(false);
   const [showProjects, setShowProjects] = useState(false);
+  const [showSearch, setShowSearch] = useState(false);
+  const [showPacs, setShowPacs] = useState(false);
   const [version, setVersion] = useState(0);
 
   const refresh = useCallback(() => {
@@ -68,10 +74,12 @@ export function App() {
         <button onClick={() => go(labelling ? { view: 'worklist' } : { view: 'label', item: null })} aria-pressed={labelling} data-testid="open-label" title="Label studies with suggestions, from the keyboard">
           {labelling ? 'Worklist' : 'Label'}
         </button>
+        <button onClick={() => setShowSearch((v) => !v)} aria-pressed={showSearch} data-testid="open-text-search" title="Find images by what they show, in words (the model's text encoder)">Search</button>
+        <ReaderSwitch onOpen={() => go({ view: 'readers', study: null })} />
         <button onClick={() => go(route.view === 'map' ? { view: 'worklist' } : { view: 'map' })} aria-pressed={route.view === 'map'} data-testid="open-map" title="The embedding map: every image as a point, coloured by label, model or DICOM attribute">Map</button>
-        <span className="host" title="How this window talks to Lightbox">{api.host === 'electron' ? 'desktop' : 'browser host'}</span>
         <button onClick={() => setShowProjects(true)} data-testid="open-projects" title="Open, create or switch projects">Projects…</button>
-        <button onClick={() => setShowImport(true)} data-testid="open-import">Import folder…</button>
+        <button onClick={() => setShowImport(true)} data-testid="open-import" title="Import a folder of DICOM files (subfolders included)">Import…</button>
+        <button onClick={() => setShowPacs(true)} data-testid="open-pacs" title="Browse a PACS and retrieve studies into this project">PACS…</button>
         <button onClick={() => setShowExport(true)} data-testid="open-export" title="Export the curated labels (CSV, JSONL, DICOM SR) with a manifest">Export…</button>
       </header>
       {error && <div className="banner error">{error}</div>}
@@ -82,18 +90,25 @@ export function App() {
         </div>
       )}
       <main className="content">
-        {route.view === 'study'
+        {route.view === 'readers'
+          ? <ReadersView route={route} go={go} />
+          : route.view === 'study'
           ? <StudyView key={route.studyId} studyId={route.studyId} onClose={toWorklist} onOpenStudy={openStudy} />
           : route.view === 'map'
             ? <MapView onOpenStudy={openStudy} />
           : route.view === 'label'
             ? <LabelView onOpenStudy={openStudy} openItem={route.item} onItem={onLabelItem} />
             : <Worklist version={version} onOpen={openStudy} />}
+        {showSearch && <TextSearchPanel onOpenStudy={openStudy} onClose={() => setShowSearch(false)} />}
       </main>
       {showProjects && <ProjectsDialog info={info} onClose={() => setShowProjects(false)} />}
       {showExport && <ExportDialog onClose={() => setShowExport(false)} />}
+      {showPacs && <PacsPanel onClose={() => { setShowPacs(false); refresh(); }} />}
       {showImport && <ImportPanel onClose={() => { setShowImport(false); refresh(); }} />}
-      <footer className="footer">For research use only. Not a medical device; not for diagnosis.</footer>
+      <footer className="footer">
+        <span>For research use only. Not a medical device; not for diagnosis.</span>
+        <span className="host" title="How this window talks to Lightbox">{api.host === 'electron' ? 'desktop app' : 'browser host (127.0.0.1)'}</span>
+      </footer>
     </div>
   );
 }

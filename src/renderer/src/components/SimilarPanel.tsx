@@ -12,6 +12,21 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
+/** Images ranked by similarity, each with its score and a way to open its study (also the text search's results). */
+export function NeighbourList({ items, onOpenStudy, testId = 'similar-item' }: { items: Neighbour[]; onOpenStudy: (studyId: number) => void; testId?: string }) {
+  return (
+    <ul>
+      {items.map((n) => (
+        <li key={n.instanceId} data-testid={testId} data-instance-id={n.instanceId} data-study-id={n.studyId}>
+          <span className="score">{n.score.toFixed(3)}</span>
+          <span className="grow">{formatPersonName(n.patientName)} · {n.studyDescription} {n.seriesDescription}</span>
+          <button onClick={() => onOpenStudy(n.studyId)}>Open</button>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export function SimilarPanel({ snap, onOpenStudy, onClose }: { snap: Snapshot; onOpenStudy: (studyId: number) => void; onClose: () => void }) {
   const [result, setResult] = useState<{ neighbours: Neighbour[]; model: string; provider: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -27,17 +42,7 @@ export function SimilarPanel({ snap, onOpenStudy, onClose }: { snap: Snapshot; o
       {error && <div className="banner error">{error}</div>}
       {!result && !error && <div className="dim">Embedding the view…</div>}
       {result && result.neighbours.length === 0 && <div className="dim">No embedded images yet: run Embed first.</div>}
-      {result && (
-        <ul>
-          {result.neighbours.map((n) => (
-            <li key={n.instanceId} data-testid="similar-item" data-instance-id={n.instanceId}>
-              <span className="score">{n.score.toFixed(3)}</span>
-              <span className="grow">{formatPersonName(n.patientName)} · {n.studyDescription} {n.seriesDescription}</span>
-              <button onClick={() => onOpenStudy(n.studyId)}>Open</button>
-            </li>
-          ))}
-        </ul>
-      )}
+      {result && <NeighbourList items={result.neighbours} onOpenStudy={onOpenStudy} />}
       {result && <div className="dim">{result.model} on {result.provider}</div>}
     </aside>
   );

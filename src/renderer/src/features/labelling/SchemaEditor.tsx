@@ -1,11 +1,12 @@
 // The label schema editor: groups (single-choice or multi-label, the level they apply to) and their labels (key,
 // name, zero-shot prompt, shortcut, parent for a hierarchy). Main validates on save and names the field at fault;
 // the schema also imports from and exports to JSON.
-import { useRef, useState } from 'react';
+import { Fragment, useRef, useState } from 'react';
 import type { LabelSchema } from '../../../../shared/contract.ts';
 import { LEVELS } from '../../../../shared/label-schema.ts';
 import type { LabelDef, LabelGroup } from '../../../../shared/label-schema.ts';
 import { api } from '../../api/client.ts';
+import { PromptAlternatives, PromptAucCell } from './PromptAucCell.tsx';
 
 const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'label';
 
@@ -13,6 +14,8 @@ export function SchemaEditor({ schema, onClose, onSaved }: { schema: LabelSchema
   const [draft, setDraft] = useState<LabelSchema>(() => structuredClone(schema));
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
+  /** The label whose alternative prompts are open ("group index:label index"). */
+  const [trying, setTrying] = useState<string | null>(null);
   const file = useRef<HTMLInputElement>(null);
 
   const setGroup = (gi: number, patch: Partial<LabelGroup>): void =>
@@ -58,7 +61,7 @@ export function SchemaEditor({ schema, onClose, onSaved }: { schema: LabelSchema
     <div className="modal-backdrop">
       <div className="modal schema-editor" data-testid="schema-editor">
         <h2>Label schema</h2>
-        <p className="dim">Single-choice groups take one label per item, multi-label groups any number. A label with a parent implies it (choosing Effusion also sets Abnormal). The prompt drives zero-shot suggestions; the shortcut sets the label in the labelling view.</p>
+        <p className="dim">Single-choice groups take one label per item, multi-label groups any number. A label with a parent implies it (choosing Effusion also sets Abnormal). The prompt drives zero-shot suggestions (several, separated by |, are averaged; AUC shows how well it separates the labels accepted so far); the shortcut sets the label in the labelling view.</p>
         {error && <div className="banner error" data-testid="schema-error">{error}</div>}
         {draft.groups.map((g, gi) => (
           <fieldset key={gi} className="schema-group" data-testid="schema-group">
@@ -74,13 +77,17 @@ export function SchemaEditor({ schema, onClose, onSaved }: { schema: LabelSchema
               <button onClick={() => setDraft((d) => ({ ...d, groups: d.groups.filter((_, i) => i !== gi) }))} title="Remove this group">Remove</button>
             </div>
             <table>
-              <thead><tr><th>Name</th><th>Key</th><th>Zero-shot prompt</th><th>Key</th><th>Parent</th><th /></tr></thead>
+              <thead><tr><th>Name</th><th>Key</th><th>Zero-shot prompt</th><th title="ROC AUC of the prompt against the labels accepted so far (saved labels only)">AUC</th><th>Key</th><th>Parent</th><th /></tr></thead>
               <tbody>
-                {g.labels.map((l, li) => (
-                  <tr key={li} data-testid="schema-label">
+                {g.labels.map((l, li) => {
+                  const saved = schema.groups.some((sg) => sg.key === g.key && sg.labels.some((sl) => sl.key === l.key));
+                  return (
+                  <Fragment key={li}>
+                  <tr data-testid="schema-label">
                     <td><input value={l.name} onChange={(e) => setLabel(gi, li, { name: e.target.value })} aria-label="Label name" data-testid="label-name" /></td>
                     <td><input className="key" value={l.key} onChange={(e) => setLabel(gi, li, { key: slug(e.target.value) })} aria-label="Label key" /></td>
-                    <td><input value={l.prompt} onChange={(e) => setLabel(gi, li, { prompt: e.target.value })} aria-label="Prompt" /></td>
+                    <td><input value={l.prompt} onChange={(e) => setLabel(gi, li, { prompt: e.target.value })} aria-label="Prompt" data-testid="label-prompt" /></td>
+                    <PromptAucCell group={g.key} label={l.key} prompt={l.prompt} saved={saved} />
                     <td><input className="shortcut" maxLength={1} value={l.shortcut ?? ''} onChange={(e) => setLabel(gi, li, { shortcut: e.target.value.toLowerCase() })} aria-label="Shortcut" data-testid="label-shortcut" /></td>
                     <td>
                       <select value={l.parent ?? ''} onChange={(e) => setLabel(gi, li, { parent: e.target.value })} aria-label="Parent">
@@ -88,9 +95,17 @@ export function SchemaEditor({ schema, onClose, onSaved }: { schema: LabelSchema
                         {g.labels.filter((x) => x.key !== l.key).map((x) => <option key={x.key} value={x.key}>{x.name}</option>)}
                       </select>
                     </td>
-                    <td><button onClick={() => setGroup(gi, { labels: g.labels.filter((_, i) => i !== li) })} title="Remove this label">×</button></td>
+                    <td className="nowrap">
+                      {saved && <button onClick={() => setTrying(trying === `${gi}:${li}` ? null : `${gi}:${li}`)} aria-pressed={trying === `${gi}:${li}`} title="Compare other wordings of this prompt by their AUC" data-testid="try-prompts">Try…</button>}
+                      <button onClick={() => setGroup(gi, { labels: g.labels.filter((_, i) => i !== li) })} title="Remove this label">×</button>
+                    </td>
                   </tr>
-                ))}
+                  {trying === `${gi}:${li}` && (
+                    <tr><td colSpan={7}><PromptAlternatives group={g.key} label={l.key} prompt={l.prompt} onUse={(p) => setLabel(gi, li, { prompt: p })} /></td></tr>
+                  )}
+                  </Fragment>
+                  );
+                })}
               </tbody>
             </table>
             <button onClick={() => addLabel(gi)} data-testid="add-label">Add label</button>
