@@ -28,7 +28,7 @@ export interface FuzzOptions {
   /** An answer slower than this counts as a hang. */
   requestTimeoutMs?: number;
 }
-export interface FuzzFailure { call: string; kind: string; request: string; status: number; answer: string; why: string }
+export interface FuzzFailure { call: string; kind: string; request: string; status: number; answer: string; why: string; /** The calls just before it, with their times. */ after: string }
 export interface FuzzReport {
   seed: number;
   calls: number;
@@ -262,6 +262,8 @@ export async function fuzzApi(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
   const covered = new Set<string>();
   let ok = 0;
   let refused = 0;
+  // The calls just before each one: a host that stops answering is often still busy with what an earlier call started.
+  const recent: string[] = [];
   const t0 = performance.now();
   let i = 0;
   for (; i < opts.count && performance.now() - t0 < opts.timeLimitMs; i++) {
@@ -277,10 +279,14 @@ export async function fuzzApi(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
     } catch (e) {
       why = `no answer: ${(e as Error).message}${target.alive() ? '' : ' (the host process is gone)'}`;
     }
-    latencies.push(performance.now() - started);
+    const ms = performance.now() - started;
+    latencies.push(ms);
+    const before = recent.join(', ');
+    recent.push(`${q.name} ${Math.round(ms)} ms`);
+    if (recent.length > 5) recent.shift();
     if (why) {
       const shown = q.body.length > 300 ? `${q.body.subarray(0, 300).toString('utf8')}… (${q.body.length} bytes)` : q.body.toString('utf8');
-      failures.push({ call: q.name, kind: q.kind, request: `${q.method} ${q.path} ${JSON.stringify(q.headers)} ${shown}`, status, answer: text.slice(0, 500), why });
+      failures.push({ call: q.name, kind: q.kind, request: `${q.method} ${q.path} ${JSON.stringify(q.headers)} ${shown}`, status, answer: text.slice(0, 500), why, after: before });
       if (!target.alive()) break;
     } else if (status === 200) ok++;
     else refused++;
@@ -353,7 +359,7 @@ async function main(): Promise<number> {
     } finally {
       await host.stop();
     }
-    for (const f of report.failures.slice(0, 20)) process.stderr.write(`FAIL ${f.call} (${f.kind}): ${f.why}\n  sent ${f.request}\n  got ${f.status} ${f.answer}\n`);
+    for (const f of report.failures.slice(0, 20)) process.stderr.write(`FAIL ${f.call} (${f.kind}): ${f.why}\n  sent ${f.request}\n  got ${f.status} ${f.answer}\n  after ${f.after}\n`);
     if (report.failures.length > 20) process.stderr.write(`… and ${report.failures.length - 20} more\n`);
     console.log(JSON.stringify({
       name: 'api-fuzz', value: report.failures.length, unit: 'failures', target: 0,
