@@ -179,7 +179,8 @@ def export_text_encoder(text_tower, out, tokenizer_json, max_length, dim, poolin
     _onnx_check(path)
     d = _ort_parity(path, {n: a.numpy() for n, a in zip(names, args)}, 'text_embedding', ref.numpy())
     print('text parity: ' + (f'max |torch - onnxruntime| = {d:.2e}' if d is not None else 'no Python onnxruntime here; check it through the app'))
-    shutil.copyfile(tokenizer_json, os.path.join(out, 'tokenizer.json'))
+    if os.path.abspath(tokenizer_json) != os.path.abspath(os.path.join(out, 'tokenizer.json')):
+        shutil.copyfile(tokenizer_json, os.path.join(out, 'tokenizer.json'))
     spec = {'file': 'text_encoder.onnx', 'tokenizer': 'tokenizer.json', 'inputIds': 'input_ids', 'idsDtype': 'int64',
             'output': 'text_embedding', 'maxLength': int(max_length), 'padding': 'max_length', 'truncation': True,
             'pooling': pooling, 'dim': int(dim), 'l2Normalize': True, 'logitScale': float(logit_scale)}

@@ -3,6 +3,7 @@
 
   /usr/bin/python3 test/python/bringup_reference.py --package <dir> --torchvision densenet121 --seed 0 \
       --dicom <file or dir> ... --out ref.json
+  /usr/bin/python3 test/python/bringup_reference.py --package <dir> --builder test/python/clip_tiny.py:image_tower ...
 
 Rebuilds the model the exporter exported (same torchvision architecture and seed: identical weights) and runs it on
 every image in the given DICOM files. Preprocessing follows the package's manifest, written from the DICOM
@@ -145,14 +146,23 @@ def files(paths):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--package', required=True)
-    ap.add_argument('--torchvision', required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument('--torchvision', help='the torchvision architecture the exporter was given')
+    src.add_argument('--builder', help='<file.py>:<function>, a function of the seed returning the image tower')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--dicom', nargs='+', required=True)
     ap.add_argument('--out', required=True)
     a = ap.parse_args()
     manifest = json.load(open(os.path.join(a.package, 'manifest.json')))
     enc = manifest['imageEncoder']
-    model = exporter().build_torchvision(a.torchvision, a.seed)
+    if a.torchvision:
+        model = exporter().build_torchvision(a.torchvision, a.seed)
+    else:
+        file, fn = a.builder.rsplit(':', 1)
+        spec = importlib.util.spec_from_file_location('builder', file)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        model = getattr(mod, fn)(a.seed).eval()
     variants = {'ok': {}, 'no-window': {'skip_window': True},
                 'stretch': {'resize_mode': 'stretch' if enc['input']['resize'] != 'stretch' else 'center-crop'}}
     batches = {k: ([], []) for k in variants}

@@ -8,10 +8,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Lightbox } from '../../src/main/app.ts';
 import { generateDemoProjectData } from '../../src/main/demo/demo-data.ts';
 import { EmbeddingStore } from '../../src/main/inference/embedding-store.ts';
 import { loadModelPackage } from '../../src/main/inference/model-package.ts';
-import { FIXTURE_DIR, tempDir } from '../helpers.ts';
+import { TextEngine } from '../../src/main/inference/text-engine.ts';
+import { FIXTURE_DIR, embedAll, tempDir } from '../helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PY = '/usr/bin/python3';
@@ -115,5 +117,96 @@ describe('model bring-up: torchvision DenseNet-121 exported, embedded by lightbo
       expect(shared, name).toBe(IMAGES);
       expect(max, name).toBeGreaterThan(1e-3);
     }
+  });
+});
+
+describe('model bring-up: a small CLIP-style two-tower (BPE tokenizer.json, EOT pooling, projection) checked against PyTorch', () => {
+  const pkg = path.join(tempDir('lightbox-pkg-'), 'clip-tiny');
+  const project = tempDir();
+  const src = tempDir('lightbox-src-');
+  // Words the tokenizer was trained on, capitals and punctuation, and a word it never saw (split into pieces).
+  const TEXTS = ['a pleural effusion', 'Cardiomegaly, no effusion.', 'an enlarged heart', 'xyzzy pneumothorax in the left lower lobe'];
+  let texts: { text: string; ids: number[]; embedding: number[] }[];
+  let logitScale: number;
+  let images: Reference;
+  let stored: Map<string, Float32Array>;
+  let lightboxText: { vectors: Float32Array; tokens: number[] };
+  let search: { items: { score: number }[] }[];
+
+  beforeAll(async () => {
+    py('test/python/clip_tiny.py', 'export', '--seed', '0', '--out', pkg);
+    for (const f of ['syntax/explicit-le.dcm', 'photometric/monochrome1.dcm', 'photometric/rgb.dcm', 'multiframe/three-frames.dcm']) {
+      fs.copyFileSync(path.join(FIXTURE_DIR, f), path.join(src, f.replace('/', '-')));
+    }
+    const { dataDir } = generateDemoProjectData(tempDir(), { count: 4, ctSeries: 0, seed: 8 });
+    fs.cpSync(dataDir, path.join(src, 'demo'), { recursive: true });
+    cli('import', src, '--project', project, '--json');
+    const summary = JSON.parse(cli('embed', '--project', project, '--model', pkg, '--provider', 'cpu', '--json').trim().split('\n').pop()!) as { store: string; embedded: number };
+    expect(summary.embedded).toBe(8);
+    const { vectors } = EmbeddingStore.readSnapshot(summary.store, 64);
+    stored = new Map();
+    for (const line of fs.readFileSync(path.join(summary.store, 'rows.csv'), 'utf8').trim().split('\n').slice(1)) {
+      const [row, level, sop, , , frame] = line.split(',');
+      if (level === 'image') stored.set(`${sop}:${frame}`, vectors.slice(Number(row) * 64, (Number(row) + 1) * 64));
+    }
+    const dir = tempDir('lightbox-ref-');
+    py('test/python/bringup_reference.py', '--package', pkg, '--builder', 'test/python/clip_tiny.py:image_tower', '--seed', '0', '--dicom', src, '--out', path.join(dir, 'images.json'));
+    images = JSON.parse(fs.readFileSync(path.join(dir, 'images.json'), 'utf8')) as Reference;
+    py('test/python/clip_tiny.py', 'text', '--seed', '0', '--out', path.join(dir, 'text.json'), '--texts', ...TEXTS);
+    ({ texts, logitScale } = JSON.parse(fs.readFileSync(path.join(dir, 'text.json'), 'utf8')) as { texts: typeof texts; logitScale: number });
+    // The app's text path: the package's tokenizer.json through @huggingface/tokenizers, the ONNX text session in its worker.
+    const engine = await TextEngine.start(loadModelPackage(pkg));
+    try {
+      lightboxText = await engine.embed(TEXTS);
+    } finally {
+      await engine.close();
+    }
+    // Free-text search through the API: the cosines of text and stored image vectors.
+    const app = Lightbox.open(project);
+    try {
+      await embedAll(app, { model: pkg, provider: 'cpu' }); // nothing left to embed; makes the package the current one
+      search = [];
+      for (const text of TEXTS) {
+        const r = await app.call('search.text', { text, level: 'image', k: 100 });
+        if (!r.ok) throw new Error(r.error.message);
+        search.push(r.result as { items: { score: number }[] });
+      }
+    } finally {
+      await app.close();
+    }
+  }, 240_000);
+
+  it('exports the text tower per the manifest the app reads: BPE tokenizer.json, length 77, EOT pooling, projection, exp(logit_scale)', () => {
+    const m = loadModelPackage(pkg).manifest;
+    expect(m.textEncoder).toMatchObject({ tokenizer: 'tokenizer.json', maxLength: 77, padding: 'max_length', pooling: 'eot', dim: 64, projection: { file: 'text_projection.f32', rows: 48 } });
+    expect(m.textEncoder!.attentionMask).toBeUndefined(); // causal mask only, as CLIP
+    expect(m.textEncoder!.logitScale).toBeCloseTo(logitScale, 6);
+    expect(JSON.parse(fs.readFileSync(path.join(pkg, 'tokenizer.json'), 'utf8')).model.type).toBe('BPE');
+  });
+
+  it('image vectors stored by lightbox embed equal PyTorch on the same DICOM to 1e-4', () => {
+    expect(stored.size).toBe(8);
+    const { max, shared } = maxDiff(stored, images.embeddings);
+    expect(shared).toBe(8);
+    expect(max).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('text vectors equal PyTorch with an independent BPE to 1e-4, and so do the search scores', () => {
+    // Same token counts as the reference tokenizer (the ids themselves decide the vectors, checked next).
+    expect(lightboxText.tokens).toEqual(texts.map((t) => t.ids.length));
+    let max = 0;
+    texts.forEach((t, i) => t.embedding.forEach((v, d) => { max = Math.max(max, Math.abs(v - lightboxText.vectors[i * 64 + d]!)); }));
+    expect(max).toBeLessThanOrEqual(1e-4);
+    // The texts are told apart (the tolerance means something).
+    let spread = 0;
+    for (let d = 0; d < 64; d++) spread = Math.max(spread, Math.abs(texts[0]!.embedding[d]! - texts[1]!.embedding[d]!));
+    expect(spread).toBeGreaterThan(1e-2);
+    // search.text: the cosine of each image to the text, against PyTorch's image and text vectors.
+    texts.forEach((t, i) => {
+      const expected = Object.values(images.embeddings).map((e) => e.reduce((s, v, d) => s + v * t.embedding[d]!, 0)).sort((a, b) => b - a);
+      const got = search[i]!.items.map((h) => h.score);
+      expect(got.length).toBe(8);
+      got.forEach((s, j) => expect(Math.abs(s - expected[j]!)).toBeLessThanOrEqual(1e-4));
+    });
   });
 });
