@@ -109,6 +109,15 @@ describe('workstation in Chromium', () => {
         throw new Error(`${name}: ${e.message}`);
       });
       expect(await page.$('[data-testid=viewer-error]'), `${name} shows an error`).toBeNull();
+      // Full runs have three times shown the three-frame file at its second frame right after opening (6.02 grey
+      // levels off: frame k is brighter by 100k), never when this file runs alone; the cause is open. The pixel
+      // check is of frame 1, so it is asked for explicitly, and the frame shown first is reported.
+      const shownFirst = await page.getAttribute('[data-testid=viewport]', 'data-image-index');
+      if (shownFirst !== '0') {
+        console.warn(`viewer e2e: ${name} opened at image index ${shownFirst}, not 0`);
+        await page.keyboard.press('Home');
+        await page.waitForSelector('[data-testid=viewport][data-image-index="0"][data-wanted-index="0"]');
+      }
       const s = await stableSample(page);
       results.set(name, s);
       await page.screenshot({ path: path.join(OUT, `${name}.png`) });
