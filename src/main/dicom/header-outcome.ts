@@ -1,5 +1,5 @@
 // What importing one file comes to: indexed, rejected with a reason, or not DICOM. Runs in the header workers
-// (header-worker.ts) and, for a file read again alone after its worker died, nowhere else.
+// (header-worker.ts), never on the thread that answers the API.
 import type { FileOutcome, FileStat } from '../project/project-store.ts';
 import { readHeader } from './read-header.ts';
 

@@ -34,22 +34,22 @@ export class HeaderPool {
 
   /** The outcomes of `files`, in their order. */
   async read(files: FileStat[]): Promise<FileOutcome[]> {
+    const whole = await this.attempt(files);
+    if (whole) return whole;
+    if (files.length === 1) return [this.refused(files[0]!)];
+    const out: FileOutcome[] = [];
+    for (const f of files) out.push(...((await this.attempt([f])) ?? [this.refused(f)]));
+    return out;
+  }
+
+  /** The batch's outcomes, or null when reading it ended its worker by the heap limit. */
+  private async attempt(files: FileStat[]): Promise<FileOutcome[] | null> {
     try {
       return await this.pool.request('read', { files });
     } catch (e) {
       if (!outOfMemory(e)) throw e;
-      if (files.length === 1) return [this.refused(files[0]!)];
+      return null;
     }
-    const out: FileOutcome[] = [];
-    for (const f of files) {
-      try {
-        out.push(...await this.pool.request('read', { files: [f] }));
-      } catch (e) {
-        if (!outOfMemory(e)) throw e;
-        out.push(this.refused(f));
-      }
-    }
-    return out;
   }
 
   private refused(file: FileStat): FileOutcome {

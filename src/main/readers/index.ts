@@ -1,5 +1,5 @@
 // Reader studies: readers, reading studies, agreement statistics.
 export { readerHandlers } from './handlers.ts';
 export { StudyService } from './study-service.ts';
-export { MODEL_VIEW_CALLS, gateModelViews } from './model-gate.ts';
+export { gateModelViews } from './model-gate.ts';
 export * from './agreement.ts';

@@ -28,5 +28,3 @@ export function gateModelViews(h: Handlers, studies: StudyService): Handlers {
   };
 }
 
-/** The calls gateModelViews refuses (for tests and the README). */
-export const MODEL_VIEW_CALLS = ['embed.pixels', 'search.text', 'map.points', 'review.duplicates', 'review.outliers', 'labels.bulkPreview', 'prompts.auc'] as const satisfies readonly CallName[];

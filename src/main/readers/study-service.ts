@@ -24,7 +24,7 @@ export class StudyService {
   /** Parsed item and reader lists by study (they never change after creation). */
   private readonly lists = new Map<number, { items: string[]; readers: string[] }>();
   private readonly cursors = new Map<string, Cursor>();
-  private blinds: { key: string; items: Map<Level, Set<string>> } | null = null;
+  private blinds: { key: string; items: Map<Level, Set<string>>; study: { reader: string; name: string } | null } | null = null;
 
   constructor(repo: ReaderRepository, schema: () => LabelSchema, locate: ItemLocator | null = null) {
     this.repo = repo;
@@ -38,10 +38,16 @@ export class StudyService {
    * (another process may have made them), so every call of the labels area can ask cheaply.
    */
   private modelBlinds(): Map<Level, Set<string>> {
+    return this.blinding().items;
+  }
+
+  /** modelBlinds' items, and the first study that hides them (for the refusals of model-gate.ts). */
+  private blinding(): { items: Map<Level, Set<string>>; study: { reader: string; name: string } | null } {
     const reader = this.repo.current();
     const key = `${reader ?? ''}|${this.repo.studiesVersion()}`;
-    if (this.blinds?.key === key) return this.blinds.items;
+    if (this.blinds?.key === key) return this.blinds;
     const items = new Map<Level, Set<string>>();
+    let study: { reader: string; name: string } | null = null;
     if (reader !== null) {
       for (const row of this.repo.studies()) {
         if (row.unblinded_at !== null || row.blinded_to_model === 0) continue;
@@ -51,10 +57,11 @@ export class StudyService {
         if (!level) continue;
         if (!items.has(level)) items.set(level, new Set());
         for (const u of l.items) items.get(level)!.add(u);
+        if (l.items.length > 0) study ??= { reader, name: row.name };
       }
     }
-    this.blinds = { key, items };
-    return items;
+    this.blinds = { key, items, study };
+    return this.blinds;
   }
 
   /** Whether the current reader reads this item in a study blinded to the model (so the model must stay hidden). */
@@ -64,13 +71,7 @@ export class StudyService {
 
   /** The first study that hides the model from the current reader now, or null. */
   blindingStudy(): { reader: string; name: string } | null {
-    if (!this.anyModelHidden()) return null;
-    const reader = this.repo.current()!;
-    for (const row of this.repo.studies()) {
-      if (row.unblinded_at !== null || row.blinded_to_model === 0) continue;
-      if ((this.lists.get(row.id) ?? this.listsOf(row)).readers.includes(reader)) return { reader, name: row.name };
-    }
-    return null;
+    return this.blinding().study;
   }
 
   /** Whether the current reader has any item hidden from the model now (queues then rank without the model). */
