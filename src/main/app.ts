@@ -13,8 +13,10 @@ import { ImportService } from './dicom/import-service.ts';
 import { EmbedService } from './inference/embed-service.ts';
 import { embedHandlers } from './inference/handlers.ts';
 import { searchHandlers } from './inference/text-handlers.ts';
+import { ModelCatalog } from './inference/model-catalog.ts';
+import { modelHandlers } from './inference/model-handlers.ts';
 import { TextSearch } from './inference/text-search.ts';
-import { LabelService, PromptWorkbench, labelHandlers, modelPredictions, promptHandlers } from './labels/index.ts';
+import { LabelService, PromptWorkbench, compareModels, labelHandlers, modelPredictions, promptHandlers } from './labels/index.ts';
 import { ExportService, exportHandlers } from './export/index.ts';
 import { JobRunner } from './jobs/index.ts';
 import { PacsService, pacsHandlers } from './pacs/index.ts';
@@ -61,6 +63,8 @@ export class Lightbox {
   readonly studies: StudyService;
   /** PACS servers, browse, retrieve into the project's cache, STOW-RS. */
   readonly pacs: PacsService;
+  /** The installed model packages and the project's active model. */
+  readonly models: ModelCatalog;
   private readonly handlers: Handlers;
   /** Decodes the frames the viewer draws, off this thread and with a time limit per frame. */
   private readonly display = new DisplayDecoder();
@@ -90,6 +94,8 @@ export class Lightbox {
     });
     this.labels.items.modelBlinding = { hidden: (level, uid) => this.studies.modelHidden(level, uid), any: () => this.studies.anyModelHidden() };
     this.pacs = new PacsService(store, this.jobs, this.imports, lightboxHome());
+    // Another active model: suggestions and queues are rebuilt over its vectors (the map and search ask per call).
+    this.models = new ModelCatalog(this.embeddings, lightboxHome(), () => this.labels.requestRefresh('model'));
     this.handlers = gateModelViews({
       ...readerHandlers(this.studies, readerRepo, {
         predict: (g, items, folds) => modelPredictions(this.labels.repo, this.embeddings, g, items, folds),
@@ -106,6 +112,7 @@ export class Lightbox {
       ...exportHandlers(this.exports, this.labels),
       ...pacsHandlers(this.pacs),
       ...mapHandlers(this.map),
+      ...modelHandlers(this.models, (folds) => compareModels(this.labels.repo, this.labels.schemas.groups, this.embeddings, folds)),
       ...workspace,
     }, this.studies);
   }

@@ -8,11 +8,13 @@ import { JobProgress } from './job-contract.ts';
 import { readerCalls } from './reader-contract.ts';
 import { textCalls } from './text-contract.ts';
 import { pacsCalls } from './pacs-contract.ts';
+import { modelCalls } from './model-contract.ts';
 
 export { LabelSchema } from './label-schema.ts';
 export { ReadingStudy, StudyAgreement } from './reader-contract.ts';
 export { PromptAuc, TextHit } from './text-contract.ts';
 export { Coded, MapPoints, MapSummary } from './map-contract.ts';
+export { InstalledModel, ModelComparison } from './model-contract.ts';
 
 // ---- domain records (results) ----
 
@@ -460,6 +462,8 @@ export const calls = {
   ...pacsCalls,
   // ---- the embedding map and bulk labels (src/shared/map-contract.ts) ----
   ...mapCalls,
+  // ---- installed models, the active model, comparing models (src/shared/model-contract.ts) ----
+  ...modelCalls,
   'project.info': { input: Empty, result: ProjectInfo },
   'project.recent': { input: Empty, result: z.array(RecentProject) },
   /**
@@ -499,8 +503,8 @@ export const calls = {
   'embed.start': {
     input: z
       .object({
-        /** 'builtin' or the folder of a model package. */
-        model: z.string().min(1).max(4096).default('builtin'),
+        /** 'builtin' or the folder of a model package; omitted: the project's active model (models.setActive). */
+        model: z.string().min(1).max(4096).optional(),
         provider: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml']).default('auto'),
         batch: z.number().int().min(1).max(1024).default(32),
       })
@@ -610,6 +614,7 @@ export const PATH_INPUTS: { readonly [N in CallName]?: readonly string[] } = {
   'export.start': ['out', 'options.srFolder'],
   'labels.import': ['path'],
   'embed.start': ['model'],
+  'models.add': ['folder'],
   'folders.list': ['path'],
   'workspace.open': ['dir'],
   'pacs.stow': ['folder'],

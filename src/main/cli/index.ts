@@ -20,7 +20,8 @@ const USAGE = `usage: lightbox <command> [options]
   info --project <dir> [--json]              counts for an existing project
   demo --project <dir> [--count N] [--json]  generate the synthetic demo set and import it
   embed --project <dir> [--model builtin|<package dir>] [--provider auto|cpu|cuda|dml|coreml] [--batch N] [--json]
-                                             embed every image not yet embedded with this model (resumable)
+                                             embed every image not yet embedded with this model (resumable;
+                                             default: the project's active model, which --model then becomes)
   labels --project <dir> [--json]            counts per label and status (by hand, accepted, imported, flagged,
                                              suggested), per label group, with the suggestion source in use
   export --project <dir> --out <dir> [--format csv,jsonl,sr] [--split 70,15,15] [--seed N] [--folds K]
@@ -163,9 +164,10 @@ async function runImport(projectDir: string, folder: string, json: boolean): Pro
 }
 
 async function runEmbed(args: Args, json: boolean): Promise<number> {
-  const model = flag(args, 'model') ?? 'builtin';
+  // Without --model: the project's active model (lightbox models use, or the workstation's Models panel).
+  const model = flag(args, 'model');
   const input = callInput('embed.start', {
-    model: model === 'builtin' ? model : path.resolve(model),
+    ...(model === undefined ? {} : { model: model === 'builtin' ? model : path.resolve(model) }),
     provider: flag(args, 'provider') ?? 'auto',
     batch: intFlag(args, 'batch', 32, 1, 1024),
   });

@@ -21,6 +21,9 @@ import { imageSize, l2Normalize, preprocessPlane } from './preprocess.ts';
 
 export type { EmbedSummary } from './embed-pipeline.ts';
 
+/** The project setting holding the active model. */
+const ACTIVE_MODEL = 'active_model';
+
 /** Tuning beyond the API's options (tests and benchmarks). */
 export interface EmbedTuning {
   prepWorkers?: number;
@@ -38,7 +41,6 @@ export class EmbedService {
   readonly text = new TextEmbedder();
   private engine: InferenceEngine | null = null;
   private engineKey = '';
-  private lastModel = 'builtin';
   /** Verified packages by model argument, re-verified only when a file's size or mtime changes. */
   private readonly packages = new Map<string, { pkg: ModelPackage; stamp: string }>();
   /** Unit-length image vectors of one model, for similarity search; rebuilt when the store grows. */
@@ -51,8 +53,31 @@ export class EmbedService {
     this.jobs = jobs;
   }
 
+  /**
+   * The project's active model ('builtin' or a package folder): kept in the project, so the workstation, the CLI
+   * and every host use the same one. Set by models.setActive, and by an embedding job run with another model.
+   */
+  activeModel(): string {
+    return this.store.setting(ACTIVE_MODEL) ?? 'builtin';
+  }
+
+  /** Verifies the package first: a bad one is refused (with the loader's error) and the active model stays. */
+  async setActiveModel(model: string): Promise<ModelPackage> {
+    const pkg = await this.resolveModel(model);
+    if (model !== this.activeModel()) {
+      if (this.store.readOnly) throw new LightboxError('bad-request', `models: the project ${this.store.dir} is read-only, so its active model cannot change`);
+      this.store.setSetting(ACTIVE_MODEL, model);
+    }
+    return pkg;
+  }
+
+  /** The session's package and provider, when one is running. */
+  session(): { sha256: string; provider: string; fallbackNote: string } | null {
+    return this.engine ? { sha256: this.engine.pkg.sha256, provider: this.engine.provider, fallbackNote: this.engine.fallbackNote } : null;
+  }
+
   /** A model argument ('builtin' or a package folder) as a verified package; hashing happens once per change. */
-  async resolveModel(model = this.lastModel): Promise<ModelPackage> {
+  async resolveModel(model = this.activeModel()): Promise<ModelPackage> {
     const hit = this.packages.get(model);
     if (hit && hit.stamp === packageStamp(hit.pkg)) return hit.pkg;
     const pkg = model === 'builtin' ? await ensureBuiltinModel(this.home) : loadModelPackage(model);
@@ -60,9 +85,9 @@ export class EmbedService {
     return pkg;
   }
 
-  /** The package in use: the session's, or the last one asked for. */
+  /** The package in use: the project's active model. */
   private currentPackage(): Promise<ModelPackage> {
-    return this.engine ? Promise.resolve(this.engine.pkg) : this.resolveModel();
+    return this.resolveModel();
   }
 
   /** The session for a model, reused while the model and provider stay the same. */
@@ -99,12 +124,14 @@ export class EmbedService {
   async start(input: CallParsed<'embed.start'>, tuning: EmbedTuning = {}): Promise<{ jobId: number; done: Promise<EmbedSummary> }> {
     // Before the session changes: a job here may be using it.
     this.jobs.ensureIdle('embed');
-    const pkg = await this.resolveModel(input.model);
+    const model = input.model ?? this.activeModel();
+    const pkg = await this.resolveModel(model);
     const engine = await this.engineFor(pkg, input.provider, tuning.threads ?? 0);
-    this.lastModel = input.model;
+    // Embedding with a model makes it the one suggestions, search and the map use (as the workstation shows it).
+    if (model !== this.activeModel() && !this.store.readOnly) this.store.setSetting(ACTIVE_MODEL, model);
     return this.jobs.start({
       kind: 'embed',
-      params: { model: input.model, provider: input.provider, modelSha256: pkg.sha256 },
+      params: { model, provider: input.provider, modelSha256: pkg.sha256 },
       pausable: true,
       progressIntervalMs: tuning.progressIntervalMs,
       run: (job) => {
@@ -138,8 +165,9 @@ export class EmbedService {
     const counts = row ? this.repo.counts(row.id) : { images: this.repo.imageCount(), embedded: 0, failed: 0, series: 0 };
     return {
       model: pkg ? { name: pkg.manifest.name, version: pkg.manifest.version, sha256: pkg.sha256, dim: pkg.manifest.imageEncoder.output.dim, dir: pkg.dir, zeroShotLabels: pkg.zeroShot?.labels.map((l) => l.name) ?? [] } : null,
-      provider: this.engine?.provider ?? null,
-      providerFallback: this.engine?.fallbackNote ?? '',
+      // The session of another model (the active one changed since) says nothing about this one.
+      provider: pkg && this.engine?.pkg.sha256 === pkg.sha256 ? this.engine.provider : null,
+      providerFallback: pkg && this.engine?.pkg.sha256 === pkg.sha256 ? this.engine.fallbackNote : '',
       images: counts.images,
       embedded: counts.embedded,
       failed: counts.failed,

@@ -14,3 +14,4 @@ export { blindedOrderReason, confidentReason, flaggedReason, labelErrorReason, N
 export { PromptWorkbench, promptHandlers, rocAuc } from './prompt-workbench.ts';
 export { modelPredictions } from './model-predictions.ts';
 export type { ModelPredictions } from './model-predictions.ts';
+export { compareModels } from './model-comparison.ts';

@@ -182,6 +182,16 @@ export class ProjectStore {
     return row?.value ?? path.basename(this.dir);
   }
 
+  /** A project setting kept in the database (the active model, say), so every process opening the project sees it. */
+  setting(key: string): string | null {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(`setting:${key}`) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(`setting:${key}`, value);
+  }
+
   counts(): Omit<ProjectInfo, 'dir' | 'name' | 'schemaVersion' | 'readOnly' | 'interruptedImport'> {
     const one = (sql: string): number => (this.db.prepare(sql).pluck().get() as number | undefined) ?? 0;
     return {

@@ -25,6 +25,7 @@ export function gateModelViews(h: Handlers, studies: StudyService): Handlers {
     'review.outliers': g('review.outliers', h['review.outliers']),
     'labels.bulkPreview': g('labels.bulkPreview', h['labels.bulkPreview']),
     'prompts.auc': g('prompts.auc', h['prompts.auc']),
+    'models.compare': g('models.compare', h['models.compare']),
   };
 }
 
