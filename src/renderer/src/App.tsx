@@ -6,6 +6,7 @@ import { ExportDialog } from './features/export/ExportDialog.tsx';
 import { ImportPanel } from './features/import/ImportPanel.tsx';
 import { LabelView } from './features/labelling/LabelView.tsx';
 import { MapView } from './features/map/MapView.tsx';
+import { ModelsPanel } from './features/models/ModelsPanel.tsx';
 import { PacsPanel } from './features/pacs/PacsPanel.tsx';
 import { ProjectsDialog } from './features/projects/ProjectsDialog.tsx';
 import { TextSearchPanel } from './features/search/TextSearchPanel.tsx';
@@ -49,6 +50,7 @@ export function App() {
   const [showProjects, setShowProjects] = useState(false);
   const [showSearch, setShowSearch] = useState(false);
   const [showPacs, setShowPacs] = useState(false);
+  const [showModels, setShowModels] = useState(false);
   const [version, setVersion] = useState(0);
 
   const refresh = useCallback(() => {
@@ -77,6 +79,7 @@ export function App() {
         <button onClick={() => setShowSearch((v) => !v)} aria-pressed={showSearch} data-testid="open-text-search" title="Find images by what they show, in words (the model's text encoder)">Search</button>
         <ReaderSwitch onOpen={() => go({ view: 'readers', study: null })} />
         <button onClick={() => go(route.view === 'map' ? { view: 'worklist' } : { view: 'map' })} aria-pressed={route.view === 'map'} data-testid="open-map" title="The embedding map: every image as a point, coloured by label, model or DICOM attribute">Map</button>
+        <button onClick={() => setShowModels(true)} data-testid="open-models" title="Installed models, the project's active model, and how each does on your labels">Models…</button>
         <button onClick={() => setShowProjects(true)} data-testid="open-projects" title="Open, create or switch projects">Projects…</button>
         <button onClick={() => setShowImport(true)} data-testid="open-import" title="Import a folder of DICOM files (subfolders included)">Import…</button>
         <button onClick={() => setShowPacs(true)} data-testid="open-pacs" title="Browse a PACS and retrieve studies into this project">PACS…</button>
@@ -102,6 +105,7 @@ export function App() {
         {showSearch && <TextSearchPanel onOpenStudy={openStudy} onClose={() => setShowSearch(false)} />}
       </main>
       {showProjects && <ProjectsDialog info={info} onClose={() => setShowProjects(false)} />}
+      {showModels && <ModelsPanel onClose={() => { setShowModels(false); refresh(); }} />}
       {showExport && <ExportDialog onClose={() => setShowExport(false)} />}
       {showPacs && <PacsPanel onClose={() => { setShowPacs(false); refresh(); }} />}
       {showImport && <ImportPanel onClose={() => { setShowImport(false); refresh(); }} />}
