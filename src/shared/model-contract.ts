@@ -39,14 +39,7 @@ export type Accuracy = z.infer<typeof Accuracy>;
 export const ModelComparison = z.object({
   folds: z.number().int(),
   groups: z.array(z.object({ key: z.string(), name: z.string(), level: z.enum(LEVELS), kind: z.enum(['single', 'multi']), labelled: z.number().int() })),
-  models: z.array(z.object({
-    sha256: z.string(),
-    name: z.string(),
-    version: z.string(),
-    dim: z.number().int(),
-    embedded: z.number().int(),
-    active: z.boolean(),
-    textEncoder: z.boolean(),
+  models: z.array(InstalledModel.pick({ sha256: true, name: true, version: true, dim: true, embedded: true, active: true, textEncoder: true }).extend({
     /** Why figures are missing for the whole model (its package is gone or changed), or empty. */
     note: z.string(),
     groups: z.array(z.object({
@@ -64,8 +57,8 @@ export const ModelComparison = z.object({
 });
 export type ModelComparison = z.infer<typeof ModelComparison>;
 
-const ModelId = z.string().min(1).max(255).regex(/^[A-Za-z0-9._-]+$/, "must be 'builtin' or an installed package's folder name (models.list)")
-  .refine((s) => s !== '.' && s !== '..', "must be 'builtin' or an installed package's folder name (models.list)");
+const MODEL_ID_RULE = "must be 'builtin' or an installed package's folder name (models.list)";
+const ModelId = z.string().min(1).max(255).regex(/^[A-Za-z0-9._-]+$/, MODEL_ID_RULE).refine((s) => s !== '.' && s !== '..', MODEL_ID_RULE);
 
 export const modelCalls = {
   /** The installed model packages (the built-in one first), each verified, with which one the project uses. */

@@ -64,11 +64,17 @@ export class EmbedService {
   /** Verifies the package first: a bad one is refused (with the loader's error) and the active model stays. */
   async setActiveModel(model: string): Promise<ModelPackage> {
     const pkg = await this.resolveModel(model);
-    if (model !== this.activeModel()) {
-      if (this.store.readOnly) throw new LightboxError('bad-request', `models: the project ${this.store.dir} is read-only, so its active model cannot change`);
-      this.store.setSetting(ACTIVE_MODEL, model);
+    if (!this.remember(model) && model !== this.activeModel()) {
+      throw new LightboxError('bad-request', `models: the project ${this.store.dir} is read-only, so its active model cannot change`);
     }
     return pkg;
+  }
+
+  /** Keeps `model` as the project's active model; false when the project is read-only (nothing is written). */
+  private remember(model: string): boolean {
+    if (this.store.readOnly) return false;
+    if (model !== this.activeModel()) this.store.setSetting(ACTIVE_MODEL, model);
+    return true;
   }
 
   /** The session's package and provider, when one is running. */
@@ -83,11 +89,6 @@ export class EmbedService {
     const pkg = model === 'builtin' ? await ensureBuiltinModel(this.home) : loadModelPackage(model);
     this.packages.set(model, { pkg, stamp: packageStamp(pkg) });
     return pkg;
-  }
-
-  /** The package in use: the project's active model. */
-  private currentPackage(): Promise<ModelPackage> {
-    return this.resolveModel();
   }
 
   /** The session for a model, reused while the model and provider stay the same. */
@@ -128,7 +129,7 @@ export class EmbedService {
     const pkg = await this.resolveModel(model);
     const engine = await this.engineFor(pkg, input.provider, tuning.threads ?? 0);
     // Embedding with a model makes it the one suggestions, search and the map use (as the workstation shows it).
-    if (model !== this.activeModel() && !this.store.readOnly) this.store.setSetting(ACTIVE_MODEL, model);
+    this.remember(model);
     return this.jobs.start({
       kind: 'embed',
       params: { model, provider: input.provider, modelSha256: pkg.sha256 },
@@ -160,7 +161,7 @@ export class EmbedService {
 
   async status(): Promise<EmbedStatus> {
     const interrupted = this.jobs.interrupted<{ model?: string }>('embed');
-    const pkg = await this.currentPackage().catch(() => null);
+    const pkg = await this.resolveModel().catch(() => null);
     const row = pkg ? this.repo.model(pkg.sha256) : undefined;
     const counts = row ? this.repo.counts(row.id) : { images: this.repo.imageCount(), embedded: 0, failed: 0, series: 0 };
     return {
@@ -180,7 +181,7 @@ export class EmbedService {
 
   /** Images of the current model that could not be embedded, with file and reason. */
   async failures(limit: number): Promise<{ total: number; items: { instanceId: number; path: string; reason: string }[] }> {
-    const pkg = await this.currentPackage().catch(() => null);
+    const pkg = await this.resolveModel().catch(() => null);
     const row = pkg ? this.repo.model(pkg.sha256) : undefined;
     return row ? this.repo.failures(row.id, limit) : { total: 0, items: [] };
   }
@@ -194,7 +195,7 @@ export class EmbedService {
     if (data.length !== width * height * channels) {
       throw new LightboxError('bad-request', `embed.pixels: ${data.length} bytes for ${width}×${height}×${channels}`);
     }
-    const pkg = await this.currentPackage();
+    const pkg = await this.resolveModel();
     const engine = await this.engineFor(pkg, this.engine?.requested ?? 'auto');
     const n = width * height;
     const plane: Plane = channels === 1

@@ -55,6 +55,15 @@ export class ModelCatalog {
     };
   }
 
+  /** A package folder as listed: verified, or with the reason it fails verification. */
+  private async listed(id: string, dir: string): Promise<InstalledModel> {
+    try {
+      return this.entry(id, await this.embeddings.resolveModel(dir));
+    } catch (e) {
+      return this.broken(id, dir, e);
+    }
+  }
+
   private installedFolders(): string[] {
     let names: string[];
     try {
@@ -69,23 +78,10 @@ export class ModelCatalog {
   /** The built-in package first, then the installed ones by folder name; a package failing verification says why. */
   async list(): Promise<{ active: string; models: InstalledModel[] }> {
     const models: InstalledModel[] = [this.entry('builtin', await this.embeddings.resolveModel('builtin'))];
-    for (const name of this.installedFolders()) {
-      const dir = path.join(this.modelsDir, name);
-      try {
-        models.push(this.entry(name, await this.embeddings.resolveModel(dir)));
-      } catch (e) {
-        models.push(this.broken(name, dir, e));
-      }
-    }
+    for (const name of this.installedFolders()) models.push(await this.listed(name, path.join(this.modelsDir, name)));
     const active = this.embeddings.activeModel();
     // A package the project uses from elsewhere (`lightbox embed --model /some/folder`) is listed too.
-    if (active !== 'builtin' && !models.some((m) => m.active)) {
-      try {
-        models.push(this.entry(path.resolve(active), await this.embeddings.resolveModel(active)));
-      } catch (e) {
-        models.push(this.broken(path.resolve(active), path.resolve(active), e));
-      }
-    }
+    if (active !== 'builtin' && !models.some((m) => m.active)) models.push(await this.listed(path.resolve(active), path.resolve(active)));
     return { active: this.activeId(active), models };
   }
 
