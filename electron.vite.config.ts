@@ -15,6 +15,7 @@ export default defineConfig({
           'display-worker': resolve(__dirname, 'src/main/dicom/display-worker.ts'),
           'header-worker': resolve(__dirname, 'src/main/dicom/header-worker.ts'),
           'map-worker': resolve(__dirname, 'src/main/review/map-worker.ts'),
+          'pg-worker': resolve(__dirname, 'src/main/project/pg-worker.ts'),
         },
         output: { entryFileNames: '[name].js' },
         // Native modules load their own prebuilds at run time (bundling breaks usearch's lookup: usearch#377).

@@ -13,6 +13,7 @@ import { explainStoreError } from '../project/project-store.ts';
 import { STUDY_USAGE, runReaderCommand } from './study-commands.ts';
 import { SEARCH_USAGE, runSearch } from './search-command.ts';
 import { PACS_USAGE, runPacsCommand } from './pacs-commands.ts';
+import { STORE_USAGE, runStoreCommand } from './store-commands.ts';
 
 const USAGE = `usage: lightbox <command> [options]
 
@@ -37,6 +38,7 @@ const USAGE = `usage: lightbox <command> [options]
 ${STUDY_USAGE}
 ${SEARCH_USAGE}
 ${PACS_USAGE}
+${STORE_USAGE}
   serve [--project <dir>] [--port N]         serve the workstation UI on 127.0.0.1 (default: the demo project)
 
 A project is a folder holding lightbox.db; it is created on first import.`;
@@ -391,6 +393,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'import-labels': return await runImportLabels(args, rest[0], json);
       case 'search': return await runSearch(rest, args.flags, requireProject(args));
       case 'pacs': return await runPacsCommand(rest[0], args.flags, rest.slice(1));
+      case 'store': return await runStoreCommand(rest[0], args.flags, requireProject(args));
       case 'serve': {
         const dir = flag(args, 'project') ? path.resolve(flag(args, 'project')!) : defaultDemoProject();
         if (!flag(args, 'project') && !fs.existsSync(path.join(dir, 'lightbox.db'))) await runDemo(dir, undefined, false);

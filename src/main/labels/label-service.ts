@@ -5,7 +5,9 @@
 import type { CallParsed, LabelEvent, Profile } from '../../shared/contract.ts';
 import type { LabelSchema } from '../../shared/label-schema.ts';
 import type { EmbedService } from '../inference/embed-service.ts';
-import { LabelRepository } from '../project/label-repo.ts';
+import { LabelRepository, eventOf } from '../project/label-repo.ts';
+import type { LogRow } from '../project/label-log.ts';
+import { STORE_SETTING, SharedLabelLog, parseStoreSetting } from '../project/shared-label-store.ts';
 import type { ProjectStore } from '../project/project-store.ts';
 import { BulkLabels } from './bulk-label.ts';
 import { ItemViews } from './item-views.ts';
@@ -40,6 +42,29 @@ export class LabelService {
     this.actions = new LabelActions(this.repo, this.schemas, this.profiles, this.suggestions, this.items);
     this.statistics = new LabelStatistics(this.repo, this.schemas, this.suggestions, this.items);
     this.bulk = new BulkLabels(store.db, this.repo, this.schemas, this.profiles, this.suggestions, this.items);
+    const shared = parseStoreSetting(store.setting(STORE_SETTING));
+    if (shared) {
+      const log = new SharedLabelLog(shared, this.repo, (rows, schemasChanged) => this.foreign(rows, schemasChanged));
+      this.repo.useRemote(log);
+      try {
+        log.open();
+      } catch (e) {
+        void log.close();
+        throw e;
+      }
+    }
+  }
+
+  /** Events and schema versions another workstation wrote, now in this project's replica. */
+  private foreign(rows: readonly LogRow[], schemasChanged: boolean): void {
+    if (schemasChanged) this.schemas.reload();
+    else this.schemas.apply(rows.map(eventOf));
+    this.suggestions.labelsChanged('remote');
+  }
+
+  /** Where this project's labels are kept, and whether that store can be reached now. */
+  store(): { kind: 'sqlite' } | ReturnType<SharedLabelLog['status']> {
+    return this.repo.shared?.status() ?? { kind: 'sqlite' };
   }
 
   profile(): Profile {
@@ -88,6 +113,7 @@ export class LabelService {
   }
 
   async close(): Promise<void> {
+    await this.repo.shared?.close();
     await this.suggestions.close();
   }
 }

@@ -71,6 +71,13 @@ export class SchemaService {
     return { version };
   }
 
+  /** Forgets what it read (another workstation wrote a schema version): the next read takes the newest. */
+  reload(): void {
+    this.cached = null;
+    this.labelledCache.clear();
+    this.onChanged();
+  }
+
   /** The group called `key` (labelling `level` items, when given), or a bad-request naming what is wrong. */
   group(key: string, level?: Level): LabelGroup {
     const g = this.groups.find((x) => x.key === key);

@@ -85,9 +85,10 @@ export class SuggestionRefresher {
   }
 
   /** Labels were committed: announce the save, then refresh over them. */
-  labelsChanged(): void {
+  /** `reason`: 'saved' for this workstation's own action, 'remote' for events another workstation wrote. */
+  labelsChanged(reason: 'saved' | 'remote' = 'saved'): void {
     this.seq++;
-    this.onChange(this.published, 'saved');
+    this.onChange(this.published, reason);
     this.requestRefresh('labels');
   }
 

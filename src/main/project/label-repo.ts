@@ -2,6 +2,10 @@
 // learning curve. Part of the project store's repositories: the only place labels touch the database.
 import type Database from 'better-sqlite3';
 import type { Level } from '../../shared/label-schema.ts';
+import { LOG_COLUMNS } from './label-log.ts';
+import type { LogDraft, LogRow, StateRow } from './label-log.ts';
+import type { SchemaRow } from './pg-log.ts';
+import type { Replica, SharedLabelLog } from './shared-label-store.ts';
 
 export type Field = 'labels' | 'rejected' | 'flagged' | 'note';
 
@@ -71,11 +75,89 @@ const STUDY_OF: Record<Level, string> = {
   study: 'SELECT id FROM studies WHERE id = ?',
 };
 
-export class LabelRepository {
+/** An event as the label log's row (values as JSON text), before the store numbers it. */
+function draftOf(e: NewEvent, at: string): LogDraft {
+  return {
+    at, annotator: e.annotator, action: e.action, level: e.level, item_uid: e.itemUid, group_key: e.group, field: e.field,
+    value: JSON.stringify(e.value), previous: JSON.stringify(e.previous), source: e.source, suggested: e.suggested ?? '',
+    suggestion_source: e.suggestionSource ?? '', model_sha256: e.modelSha256 ?? '', model_detail: e.modelDetail ?? '', score: e.score ?? null,
+    blinded: e.blinded ? 1 : 0, reverts: e.reverts ?? null,
+  };
+}
+
+export function eventOf(r: LogRow): EventRow {
+  return {
+    id: r.id, at: r.at, annotator: r.annotator, action: r.action as EventRow['action'], level: r.level as Level, itemUid: r.item_uid, group: r.group_key,
+    field: r.field, value: JSON.parse(r.value), previous: JSON.parse(r.previous), source: r.source as EventRow['source'], suggested: r.suggested,
+    suggestionSource: r.suggestion_source, modelSha256: r.model_sha256, modelDetail: r.model_detail, score: r.score, blinded: r.blinded === 1,
+    reverts: r.reverts, batch: r.batch,
+  };
+}
+
+export class LabelRepository implements Replica {
   private readonly db: Database.Database;
+  /** Set when the project's labels live in a shared PostgreSQL store: writes go there first, this is its replica. */
+  private remote: SharedLabelLog | null = null;
 
   constructor(db: Database.Database) {
     this.db = db;
+  }
+
+  useRemote(remote: SharedLabelLog | null): void {
+    this.remote = remote;
+  }
+
+  get shared(): SharedLabelLog | null {
+    return this.remote;
+  }
+
+  // ---- the log as rows (the shared store's replica, migration, "equal to a replay") ----
+
+  lastEventId(): number {
+    return this.db.prepare('SELECT coalesce(max(id), 0) FROM label_events').pluck().get() as number;
+  }
+
+  lastSchemaId(): number {
+    return this.db.prepare('SELECT coalesce(max(id), 0) FROM label_schemas').pluck().get() as number;
+  }
+
+  logRow(id: number): LogRow | undefined {
+    return this.db.prepare(`SELECT ${LOG_COLUMNS.join(', ')} FROM label_events WHERE id = ?`).get(id) as LogRow | undefined;
+  }
+
+  logRows(): LogRow[] {
+    return this.db.prepare(`SELECT ${LOG_COLUMNS.join(', ')} FROM label_events ORDER BY id`).all() as LogRow[];
+  }
+
+  schemaRows(): SchemaRow[] {
+    return this.db.prepare('SELECT id, schema, annotator, at FROM label_schemas ORDER BY id').all() as SchemaRow[];
+  }
+
+  /** The derived state as the label log's rows (key level|uid|group), to compare with a replay of a log. */
+  derivedStateRows(): Map<string, StateRow> {
+    const rows = this.db.prepare('SELECT level, item_uid, group_key, labels, rejected, flagged, note FROM label_state').raw().all() as [string, string, string, string, string, number, string][];
+    return new Map(rows.map((r) => [`${r[0]}|${r[1]}|${r[2]}`, { labels: r[3], rejected: r[4], flagged: r[5], note: r[6] }]));
+  }
+
+  /** Forgets schema versions of a project with no label event yet (before it takes a shared project's versions). */
+  dropUnusedSchemas(): void {
+    this.db.transaction(() => {
+      if (this.lastEventId() > 0) throw new Error('dropUnusedSchemas: the project has label events');
+      this.db.prepare('DELETE FROM label_schemas').run();
+    })();
+  }
+
+  /** Rows from the shared store continuing this log (ids kept), applied to the derived state; one transaction. */
+  applyReplica(rows: readonly LogRow[], schemas: readonly SchemaRow[]): void {
+    const ins = this.db.prepare(`INSERT INTO label_events(${LOG_COLUMNS.join(', ')}) VALUES (${LOG_COLUMNS.map(() => '?').join(', ')})`);
+    const insSchema = this.db.prepare('INSERT INTO label_schemas(id, schema, annotator, at) VALUES (?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const s of schemas) insSchema.run(s.id, s.schema, s.annotator, s.at);
+      for (const r of rows) {
+        ins.run(...LOG_COLUMNS.map((c) => r[c]));
+        this.applyToState(eventOf(r));
+      }
+    })();
   }
 
   // ---- schema versions ----
@@ -86,6 +168,7 @@ export class LabelRepository {
   }
 
   saveSchema(json: string, annotator: string): number {
+    if (this.remote) return this.remote.appendSchema({ schema: json, annotator, at: new Date().toISOString() });
     return Number(this.db.prepare('INSERT INTO label_schemas(schema, annotator, at) VALUES (?, ?, ?)').run(json, annotator, new Date().toISOString()).lastInsertRowid);
   }
 
@@ -189,6 +272,7 @@ export class LabelRepository {
 
   appendMany(events: NewEvent[]): EventRow[] {
     const at = new Date().toISOString();
+    if (this.remote) return this.remote.append(events.map((e) => draftOf(e, at))).map((id) => this.event(id)!);
     const ins = this.db.prepare(`INSERT INTO label_events(at, annotator, action, level, item_uid, group_key, field, value, previous, source, suggested,
         suggestion_source, model_sha256, model_detail, score, blinded, reverts, batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const out: EventRow[] = [];
