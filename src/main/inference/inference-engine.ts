@@ -21,6 +21,8 @@ export class InferenceEngine {
   readonly requested: string;
   private readonly rpc: WorkerRpc<InferenceProtocol>;
   private readonly fixedBatch: number | null;
+  /** session.run calls of embed() so far, the images they held and their time in the worker (benchmarks read it). */
+  readonly runs = { calls: 0, images: 0, ms: 0 };
 
   private constructor(pkg: ModelPackage, rpc: WorkerRpc<InferenceProtocol>, loaded: Loaded, requested: string) {
     this.pkg = pkg;
@@ -83,6 +85,9 @@ export class InferenceEngine {
       const chunk = start === 0 && rows === n && data.length === n * size ? data : new Float32Array(rows * size);
       if (chunk !== data) chunk.set(data.subarray(start * size, (start + count) * size));
       const r = await this.rpc.request('run', { data: chunk.buffer, dims: this.dims(rows) }, [chunk.buffer]);
+      this.runs.calls++;
+      this.runs.images += count;
+      this.runs.ms += r.ms;
       const y = new Float32Array(r.data);
       if (y.length !== rows * dim) {
         throw new Error(`model package ${this.pkg.dir}: output "${this.spec.output.name}" has ${y.length / rows} values per image, imageEncoder.output.dim says ${dim}`);
