@@ -61,6 +61,8 @@ export class Lightbox {
   readonly map: MapService;
   /** Readers and reading studies (reads apart from the project's labels). */
   readonly studies: StudyService;
+  /** Readers, reading studies and their reads (a replica of the shared store's when the labels are shared). */
+  readonly readers: ReaderRepository;
   /** PACS servers, browse, retrieve into the project's cache, STOW-RS. */
   readonly pacs: PacsService;
   /** The installed model packages and the project's active model. */
@@ -87,6 +89,13 @@ export class Lightbox {
     this.search = new TextSearch(store, this.embeddings);
     this.map = new MapService(store, this.embeddings, this.labels, this.jobs);
     const readerRepo = new ReaderRepository(store.db);
+    this.readers = readerRepo;
+    // A shared label store shares the reader studies too: writes go to the server, others' arrive in the replica.
+    const shared = this.labels.repo.shared;
+    if (shared) {
+      readerRepo.useRemote(shared);
+      shared.attachReading(readerRepo, () => this.emit('project.changed', { reason: 'readers' }));
+    }
     this.studies = new StudyService(readerRepo, () => this.labels.schema().schema, (level, uid) => {
       const itemId = this.labels.repo.idOf(level, uid);
       const ctx = itemId === undefined ? null : this.labels.repo.itemContext(level, itemId);

@@ -2,8 +2,7 @@
 // and back verified equal, the database itself refuses to rewrite the log, and three `lightbox serve` processes
 // label one shared project at once while one is SIGKILLed and the server restarts — every acknowledged label is in
 // the server's log, the server's state equals a replay of its log, and every workstation's replica equals it.
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -12,8 +11,11 @@ import { Lightbox } from '../../src/main/app.ts';
 import { ensureDemoProject } from '../../src/main/demo/demo-project.ts';
 import { replayRows, stateHash } from '../../src/main/project/label-log.ts';
 import { eventsAfter, serverState } from '../../src/main/project/pg-log.ts';
+import { readingDigest } from '../../src/main/project/pg-reading.ts';
 import { startPgCluster } from '../support/pg-cluster.ts';
 import type { PgCluster } from '../support/pg-cluster.ts';
+import { exited, serve } from '../support/serve.ts';
+import type { Reply } from '../support/serve.ts';
 import { tempDir } from '../helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -22,36 +24,12 @@ const env = { ...process.env, LIGHTBOX_HOME: path.join(WORK, 'home') };
 const projects = ['a', 'b', 'c'].map((n) => path.join(WORK, n));
 let cluster: PgCluster;
 let studies: number[];
+let readingStudy: number;
 
 function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'lightbox.mjs'), ...args], { env, encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the answers are read loosely, as a client would
-type Reply = { ok: boolean; result?: any; error?: { code: string; message: string } };
-
-function serve(project: string): Promise<{ child: ChildProcess; call: (name: string, body: unknown) => Promise<Reply> }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'lightbox.mjs'), 'serve', '--project', project, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr!.resume();
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += String(d);
-      const u = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-      const t = /API token: (\S+)/.exec(out);
-      if (u && t) {
-        resolve({
-          child,
-          call: async (name, body) => (await fetch(`${u[1]}/api/call/${name}`, { method: 'POST', headers: { authorization: `Bearer ${t[1]}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as never,
-        });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`serve ${project} exited ${code}: ${out}`)));
-  });
-}
-
-const exited = (c: ChildProcess): Promise<void> => new Promise((r) => { if (c.exitCode !== null || c.signalCode !== null) r(); else c.once('exit', () => r()); });
 
 async function withPg<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: cluster.url });
@@ -71,6 +49,13 @@ beforeAll(async () => {
   studies = app.store.db.prepare('SELECT id FROM studies ORDER BY id').pluck().all() as number[];
   for (const [i, id] of studies.slice(0, 4).entries()) await app.invoke('labels.set', { level: 'study', itemId: id, group: 'finding', labels: [i % 2 ? 'normal' : 'effusion'] });
   await app.invoke('labels.flag', { level: 'study', itemId: studies[0]!, flagged: true });
+  // A reader study under way before the move: it moves with the labels, and goes on from every workstation.
+  const uids = app.store.db.prepare('SELECT study_uid FROM studies ORDER BY id LIMIT 6').pluck().all() as string[];
+  for (const name of ['ann', 'bob']) await app.invoke('readers.create', { name });
+  await app.invoke('readers.select', { name: 'ann' });
+  readingStudy = ((await app.invoke('reading.create', { name: 'team read', group: 'finding', items: uids, readers: ['ann', 'bob'] })) as { id: number }).id;
+  const first = (await app.invoke('reading.next', { study: readingStudy })) as { position: number };
+  await app.invoke('reading.read', { study: readingStudy, position: first.position, label: 'normal' });
   await app.close();
 }, 240_000);
 
@@ -85,12 +70,14 @@ describe('shared PostgreSQL label store', () => {
     expect(bad.stderr).toMatch(/holds a password.*pgpass/);
     const m = cli(['store', 'migrate', '--project', projects[0]!, '--to', 'postgres', '--url', cluster.url, '--name', 'team', '--json']);
     expect(m.stderr).toBe('');
-    const moved = JSON.parse(m.stdout) as { events: number; stateHash: string };
+    const moved = JSON.parse(m.stdout) as { events: number; stateHash: string; readingRows: number; readingHash: string };
     expect(moved.events).toBe(5);
+    // Two readers, one study and one read.
+    expect(moved.readingRows).toBe(4);
     for (const p of projects.slice(1)) {
       const a = cli(['store', 'attach', '--project', p, '--url', cluster.url, '--name', 'team', '--json']);
       expect(a.stderr).toBe('');
-      expect(JSON.parse(a.stdout)).toMatchObject({ attached: 'team', events: 5, stateHash: moved.stateHash });
+      expect(JSON.parse(a.stdout)).toMatchObject({ attached: 'team', events: 5, stateHash: moved.stateHash, readingRows: 4, readingHash: moved.readingHash });
     }
     await withPg(async (c) => {
       for (const sql of ["UPDATE lightbox_label_events SET value = '[]'", 'DELETE FROM lightbox_label_events', 'TRUNCATE lightbox_label_events CASCADE']) {
@@ -99,8 +86,56 @@ describe('shared PostgreSQL label store', () => {
     });
   }, 120_000);
 
+  it('shares reader studies: a read, a new reader, an unblinding and an adjudication on one workstation reach the others', async () => {
+    const [a, b] = [Lightbox.open(projects[0]!), Lightbox.open(projects[1]!)];
+    type Status = { unblinded: boolean; progress: { reader: string; done: number }[] };
+    const until = async <T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean): Promise<T> => {
+      for (const t0 = Date.now(); ; await new Promise((r) => setTimeout(r, 50))) {
+        const v = await get();
+        if (ok(v)) return v;
+        if (Date.now() - t0 > 10_000) throw new Error(`not within 10 s: ${what} (last: ${JSON.stringify(v)})`);
+      }
+    };
+    try {
+      // The attached workstation has the readers, the study and ann's read; bob reads here.
+      expect(((await b.invoke('readers.list', {})) as { readers: { name: string }[] }).readers.map((r) => r.name)).toEqual(['ann', 'bob']);
+      await b.invoke('readers.select', { name: 'bob' });
+      const next = (await b.invoke('reading.next', { study: readingStudy })) as { position: number };
+      await b.invoke('reading.read', { study: readingStudy, position: next.position, label: 'effusion' });
+      const progress = (s: Status, r: string) => s.progress.find((p) => p.reader === r)?.done;
+      await until('bob\'s read on workstation a', () => a.invoke('reading.status', { study: readingStudy }) as Promise<Status>, (s) => progress(s, 'bob') === 1 && progress(s, 'ann') === 1);
+      // Blinded: before unblinding, workstation a's reader (ann) sees only her own reads, not bob's.
+      const blind = (await a.invoke('reading.reads', { study: readingStudy })) as { unblinded: boolean; reads: { reader: string }[] };
+      expect(blind).toMatchObject({ unblinded: false });
+      expect(blind.reads.map((r) => r.reader)).toEqual(['ann']);
+      // A reader made on one workstation exists on all; the same name again is refused with nothing saved.
+      await b.invoke('readers.create', { name: 'cy' });
+      await until('reader cy on workstation a', () => a.invoke('readers.list', {}) as Promise<{ readers: { name: string }[] }>, (l) => l.readers.some((r) => r.name === 'cy'));
+      await expect(a.invoke('readers.create', { name: 'cy' })).rejects.toThrow(/already exists/);
+      // Unblinded on a: b sees every reader's reads, and adjudicates an item a then has.
+      await a.invoke('reading.unblind', { study: readingStudy });
+      const open = await until('the unblinding on workstation b', () => b.invoke('reading.reads', { study: readingStudy }) as Promise<{ unblinded: boolean; reads: { reader: string; itemUid: string }[] }>, (r) => r.unblinded);
+      expect(open.reads.map((r) => r.reader).sort()).toEqual(['ann', 'bob']);
+      await b.invoke('reading.adjudicate', { study: readingStudy, itemUid: open.reads[0]!.itemUid, label: 'effusion' });
+      await until('the adjudication on workstation a', async () => a.readers.readingRows().adjudication.length, (n) => n === 1);
+      expect(readingDigest(a.readers.readingRows())).toEqual(readingDigest(b.readers.readingRows()));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    // A project with reader studies of its own cannot be attached (they would be lost): it is refused, nothing switched.
+    const own = path.join(WORK, 'own');
+    const d = Lightbox.open(own, { create: true });
+    await d.invoke('readers.create', { name: 'dee' });
+    await d.close();
+    const refused = cli(['store', 'attach', '--project', own, '--url', cluster.url, '--name', 'team']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/readers or reading studies of its own/);
+    expect(JSON.parse(cli(['store', 'status', '--project', own, '--json']).stdout)).toMatchObject({ kind: 'sqlite' });
+  }, 120_000);
+
   it('three workstations label at once through a SIGKILL and a server restart: nothing acknowledged is lost', async () => {
-    const hosts = await Promise.all(projects.map((p) => serve(p)));
+    const hosts = await Promise.all(projects.map((p) => serve(p, env)));
     // Another workstation's label shows here without any action on this one (LISTEN/NOTIFY, else the poll).
     const seen = await hosts[1]!.call('labels.set', { level: 'study', itemId: studies[5]!, group: 'finding', labels: ['nodule'] });
     expect(seen.ok).toBe(true);
@@ -159,7 +194,8 @@ describe('shared PostgreSQL label store', () => {
     // And back: the project keeps its labels in its own lightbox.db again, verified equal.
     const back = cli(['store', 'migrate', '--project', projects[2]!, '--to', 'sqlite', '--json']);
     expect(back.stderr).toBe('');
-    expect(JSON.parse(back.stdout)).toMatchObject({ to: 'sqlite', events: server.rows.length, stateHash: replayed });
+    // Readers ann, bob, cy; the study; two reads; the unblinding; the adjudication.
+    expect(JSON.parse(back.stdout)).toMatchObject({ to: 'sqlite', events: server.rows.length, stateHash: replayed, readingRows: 8 });
     const st = JSON.parse(cli(['store', 'status', '--project', projects[2]!, '--json']).stdout) as { kind: string };
     expect(st.kind).toBe('sqlite');
   }, 240_000);

@@ -7,6 +7,7 @@ import { Lightbox } from '../app.ts';
 import { replayRows, stateHash } from '../project/label-log.ts';
 import type { LogRow } from '../project/label-log.ts';
 import { createProjectFromLog, ensurePgSchema, eventsAfter, projectExists, schemasAfter, serverState } from '../project/pg-log.ts';
+import { emptyReadingCursor, readingAfter, readingCount, readingDigest } from '../project/pg-reading.ts';
 import { STORE_SETTING, checkStoreConfig, describeUrl, parseStoreSetting } from '../project/shared-label-store.ts';
 import type { SharedStoreConfig } from '../project/shared-label-store.ts';
 
@@ -51,10 +52,17 @@ async function withServer<T>(cfg: SharedStoreConfig, fn: (c: pg.Client) => Promi
 }
 
 /** The server's whole log of a project, and the digest of its own derived state (which must equal the replay). */
-async function serverLog(c: pg.Client, project: string): Promise<{ rows: LogRow[]; derivedHash: string }> {
+async function serverLog(c: pg.Client, project: string): Promise<{ rows: LogRow[]; derivedHash: string; reading: ReturnType<typeof readingDigest> }> {
   const rows: LogRow[] = [];
   for (let part = await eventsAfter(c, project, 0); part.length; part = await eventsAfter(c, project, rows[rows.length - 1]!.id)) rows.push(...part);
-  return { rows, derivedHash: stateHash(await serverState(c, project)) };
+  return { rows, derivedHash: stateHash(await serverState(c, project)), reading: readingDigest(await readingAfter(c, project, emptyReadingCursor())) };
+}
+
+/** Reader studies (readers, studies, reads, adjudications, unblindings) must be the same on both sides too. */
+function checkReading(what: string, a: ReturnType<typeof readingDigest>, b: ReturnType<typeof readingDigest>): void {
+  if (a.readingRows !== b.readingRows || a.readingHash !== b.readingHash) {
+    throw new LightboxError('internal', `label store: the reader studies of ${what} differ (${a.readingRows} rows, ${a.readingHash.slice(0, 12)} against ${b.readingRows} rows, ${b.readingHash.slice(0, 12)}); the project was not switched`);
+  }
 }
 
 function check(what: string, a: { events: number; stateHash: string }, b: { events: number; stateHash: string }): void {
@@ -99,19 +107,23 @@ async function migrateToPostgres(project: string, cfg: SharedStoreConfig, json: 
     if (parseStoreSetting(app.store.setting(STORE_SETTING))) throw new LightboxError('bad-request', 'label store: this project already keeps its labels in PostgreSQL (lightbox store status)');
     const rows = app.labels.repo.logRows();
     const schemas = app.labels.repo.schemaRows();
+    const reading = app.readers.readingRows();
     const local = digest(rows);
+    const localReading = readingDigest(reading);
     check('the log and the derived state of this project', local, { events: rows.length, stateHash: stateHash(app.labels.repo.derivedStateRows()) });
     const remote = await withServer(cfg, async (c) => {
-      await createProjectFromLog(c, cfg.project, app.labels.profile().annotator, rows, schemas);
+      await createProjectFromLog(c, cfg.project, app.labels.profile().annotator, rows, schemas, reading);
       const log = await serverLog(c, cfg.project);
-      return { ...digest(log.rows), derivedHash: log.derivedHash, schemas: (await schemasAfter(c, cfg.project, 0)).length };
+      return { ...digest(log.rows), derivedHash: log.derivedHash, reading: log.reading, schemas: (await schemasAfter(c, cfg.project, 0)).length };
     });
     check('the copied log and this project\'s log', remote, local);
+    checkReading('the server and this project', remote.reading, localReading);
     check('the server\'s derived state and its log', { events: remote.events, stateHash: remote.derivedHash }, remote);
     if (remote.schemas !== schemas.length) throw new LightboxError('internal', `label store: ${remote.schemas} schema versions on the server, ${schemas.length} here; the project was not switched`);
+    app.readers.setUnblindCursor(reading.unblind.length);
     app.store.setSetting(STORE_SETTING, JSON.stringify(cfg));
-    print(json, { to: 'postgres', where: describeUrl(cfg.url), name: cfg.project, ...local, schemas: schemas.length },
-      `moved ${local.events} label events and ${schemas.length} schema versions to shared project "${cfg.project}" at ${describeUrl(cfg.url)}; verified equal (state ${local.stateHash.slice(0, 12)})`);
+    print(json, { to: 'postgres', where: describeUrl(cfg.url), name: cfg.project, ...local, ...localReading, schemas: schemas.length },
+      `moved ${local.events} label events, ${schemas.length} schema versions and ${localReading.readingRows} reader-study rows to shared project "${cfg.project}" at ${describeUrl(cfg.url)}; verified equal (state ${local.stateHash.slice(0, 12)})`);
     return 0;
   } finally {
     await app.close();
@@ -125,11 +137,13 @@ async function migrateToSqlite(project: string, json: boolean): Promise<number> 
     if (!cfg) throw new LightboxError('bad-request', 'label store: this project already keeps its labels in its own lightbox.db');
     app.labels.repo.shared!.pull();
     const local = digest(app.labels.repo.logRows());
-    const remote = await withServer(cfg, async (c) => digest((await serverLog(c, cfg.project)).rows));
-    check('the shared log and this project\'s replica', local, remote);
+    const localReading = readingDigest(app.readers.readingRows());
+    const server = await withServer(cfg, (c) => serverLog(c, cfg.project));
+    check('the shared log and this project\'s replica', local, digest(server.rows));
+    checkReading('the shared project and this replica', localReading, server.reading);
     check('this project\'s derived state and its log', { events: local.events, stateHash: stateHash(app.labels.repo.derivedStateRows()) }, local);
     app.store.setSetting(STORE_SETTING, '');
-    print(json, { to: 'sqlite', ...local }, `this project keeps its ${local.events} label events in its own lightbox.db again (verified equal to "${cfg.project}"; the shared project is left as it is)`);
+    print(json, { to: 'sqlite', ...local, ...localReading }, `this project keeps its ${local.events} label events in its own lightbox.db again (verified equal to "${cfg.project}"; the shared project is left as it is)`);
     return 0;
   } finally {
     await app.close();
@@ -143,6 +157,10 @@ async function attach(project: string, cfg: SharedStoreConfig, json: boolean): P
     if (app.labels.repo.lastEventId() > 0) {
       throw new LightboxError('conflict', `label store: this project has ${app.labels.repo.lastEventId()} label events of its own; attach a project without labels, or move these into a new shared project (lightbox store migrate --to postgres)`);
     }
+    const own = readingCount(app.readers.readingRows());
+    if (own > 0) {
+      throw new LightboxError('conflict', `label store: this project has readers or reading studies of its own (${own} rows); attach a project without them, or move them into a new shared project (lightbox store migrate --to postgres)`);
+    }
     const exists = await withServer(cfg, (c) => projectExists(c, cfg.project));
     if (!exists) throw new LightboxError('not-found', `label store: there is no shared project "${cfg.project}" at ${describeUrl(cfg.url)}; create it from a project with "lightbox store migrate --to postgres"`);
     // Schema versions with no label yet are this copy's own drafts; the shared project's versions replace them.
@@ -154,9 +172,11 @@ async function attach(project: string, cfg: SharedStoreConfig, json: boolean): P
   const again = Lightbox.open(project);
   try {
     const local = digest(again.labels.repo.logRows());
-    const remote = await withServer(cfg, async (c) => digest((await serverLog(c, cfg.project)).rows));
-    check('the shared log and this project\'s replica', local, remote);
-    print(json, { attached: cfg.project, where: describeUrl(cfg.url), ...local }, `attached to shared project "${cfg.project}" at ${describeUrl(cfg.url)}: ${local.events} label events, verified`);
+    const localReading = readingDigest(again.readers.readingRows());
+    const server = await withServer(cfg, (c) => serverLog(c, cfg.project));
+    check('the shared log and this project\'s replica', local, digest(server.rows));
+    checkReading('the shared project and this replica', localReading, server.reading);
+    print(json, { attached: cfg.project, where: describeUrl(cfg.url), ...local, ...localReading }, `attached to shared project "${cfg.project}" at ${describeUrl(cfg.url)}: ${local.events} label events, verified`);
     return 0;
   } finally {
     await again.close();

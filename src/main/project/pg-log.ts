@@ -11,6 +11,8 @@
 // - Each append names a request id; a retry after a lost reply finds the rows already written instead of doubling them.
 import type pg from 'pg';
 import { EMPTY_STATE, LOG_COLUMNS, currentText } from './label-log.ts';
+import { READING_DDL, copyReading, emptyReadingRows } from './pg-reading.ts';
+import type { ReadingRows } from './pg-reading.ts';
 import type { LogDraft, LogField, LogRow } from './label-log.ts';
 
 export interface SchemaRow { id: number; schema: string; annotator: string; at: string }
@@ -103,6 +105,8 @@ export async function ensurePgSchema(c: pg.ClientBase): Promise<void> {
       if (found && found !== SCHEMA_VERSION) throw new Error(`the database's Lightbox tables are version ${found}; this Lightbox knows version ${SCHEMA_VERSION}: update Lightbox on this workstation`);
     }
     await c.query(DDL);
+    // Read at call time: pg-reading.ts imports this module too.
+    await c.query(READING_DDL);
     await c.query('COMMIT');
   } catch (e) {
     await c.query('ROLLBACK').catch(() => {});
@@ -168,7 +172,8 @@ async function upsertState(c: pg.ClientBase, project: string, state: Map<string,
   }
 }
 
-async function inTransaction<T>(c: pg.ClientBase, project: string, fn: () => Promise<T>): Promise<T> {
+/** Runs fn in a transaction holding the project's advisory lock (appends to one project take turns). */
+export async function inTransaction<T>(c: pg.ClientBase, project: string, fn: () => Promise<T>): Promise<T> {
   await c.query('BEGIN');
   try {
     await c.query("SELECT pg_advisory_xact_lock(hashtext('lightbox:' || $1))", [project]);
@@ -233,10 +238,11 @@ export async function appendSchema(c: pg.ClientBase, project: string, s: Omit<Sc
 }
 
 /**
- * Creates a shared project from a whole label log (a SQLite project's events and schemas, ids kept), in one
+ * Creates a shared project from a whole label log (a SQLite project's events and schemas, and its readers and
+ * reading studies, ids kept), in one
  * transaction: the project appears complete or not at all.
  */
-export async function createProjectFromLog(c: pg.ClientBase, project: string, createdBy: string, rows: LogRow[], schemas: SchemaRow[]): Promise<void> {
+export async function createProjectFromLog(c: pg.ClientBase, project: string, createdBy: string, rows: LogRow[], schemas: SchemaRow[], reading: ReadingRows = emptyReadingRows()): Promise<void> {
   await inTransaction(c, project, async () => {
     if (await projectExists(c, project)) throw new Error(`a shared project "${project}" already exists in this database; choose another name, or attach this project to it (lightbox store attach)`);
     await c.query('INSERT INTO lightbox_projects(key, created_by) VALUES ($1, $2)', [project, createdBy]);
@@ -246,6 +252,7 @@ export async function createProjectFromLog(c: pg.ClientBase, project: string, cr
     for (const r of rows) state.set(keyOf(r), { value: r.value, last: r.id });
     await upsertState(c, project, state);
     for (const s of schemas) await c.query('INSERT INTO lightbox_label_schemas(project, id, schema, annotator, at) VALUES ($1, $2, $3, $4, $5)', [project, s.id, s.schema, s.annotator, s.at]);
+    await copyReading(c, project, reading);
   });
 }
 

@@ -11,6 +11,8 @@ import pg from 'pg';
 import type { LogDraft } from './label-log.ts';
 import { NOTIFY_CHANNEL, appendEvents, appendSchema, ensurePgSchema, eventsAfter, lastEventId, projectExists, schemasAfter } from './pg-log.ts';
 import type { SchemaRow } from './pg-log.ts';
+import { READING_KINDS, advanceCursor, appendReading, emptyReadingRows, readingAfter, readingCount } from './pg-reading.ts';
+import type { ReadingCursor, ReadingDraft, ReadingRows } from './pg-reading.ts';
 
 export interface PgWorkerData { url: string; where: string; project: string; port: MessagePort; flag: Int32Array; after: { events: number; schemas: number } }
 
@@ -18,14 +20,27 @@ export type PgRequest =
   | { kind: 'open'; checkId: number }
   | { kind: 'append'; requestId: string; drafts: LogDraft[]; after: { events: number; schemas: number } }
   | { kind: 'schema'; schema: Omit<SchemaRow, 'id'>; after: number }
-  | { kind: 'pull'; after: { events: number; schemas: number } };
+  | { kind: 'pull'; after: { events: number; schemas: number } }
+  | { kind: 'reading-append'; requestId: string; draft: ReadingDraft; after: ReadingCursor }
+  | { kind: 'reading-pull'; after: ReadingCursor };
 
 /** What the worker posts on its own: new rows from the server, or a change in whether it can be reached. */
-export type PgNotice = { kind: 'rows'; rows: Awaited<ReturnType<typeof eventsAfter>>; schemas: SchemaRow[] } | { kind: 'status'; online: boolean; message: string };
+export type PgNotice =
+  | { kind: 'rows'; rows: Awaited<ReturnType<typeof eventsAfter>>; schemas: SchemaRow[] }
+  | { kind: 'reading'; rows: ReadingRows }
+  | { kind: 'status'; online: boolean; message: string };
 
 const data = workerData as PgWorkerData;
 const port = data.port;
 const cursor = { ...data.after };
+/** The reading rows the main thread has (null until it first asks for them: a project may not use reader studies). */
+let readingCursor: ReadingCursor | null = null;
+/** After a request: the main thread has every reading row up to `after` and those returned to it. */
+function seenReading(after: ReadingCursor, rows: ReadingRows): void {
+  const base = { ...after };
+  if (readingCursor) for (const k of READING_KINDS) base[k] = Math.max(base[k], readingCursor[k]);
+  readingCursor = advanceCursor(base, rows);
+}
 let schemaReady = false;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -88,6 +103,18 @@ async function handle(r: PgRequest, deadline: number): Promise<unknown> {
     }
     case 'pull':
       return withWriter(deadline, async (c) => ({ rows: await eventsAfter(c, data.project, r.after.events), schemas: await schemasAfter(c, data.project, r.after.schemas) }));
+    case 'reading-append': {
+      const out = await withWriter(deadline, (c) => appendReading(c, data.project, r.requestId, r.draft, r.after));
+      seenReading(r.after, out.rows);
+      return out;
+    }
+    case 'reading-pull': {
+      // From now on the watcher brings reading rows too, also when this first pull fails (the server is away).
+      seenReading(r.after, emptyReadingRows());
+      const rows = await withWriter(deadline, (c) => readingAfter(c, data.project, r.after));
+      seenReading(r.after, rows);
+      return rows;
+    }
   }
 }
 
@@ -143,6 +170,13 @@ async function poll(): Promise<void> {
           if (rows.length) cursor.events = rows[rows.length - 1]!.id;
           if (schemas.length) cursor.schemas = schemas[schemas.length - 1]!.id;
           parentPort!.postMessage({ kind: 'rows', rows, schemas } satisfies PgNotice);
+        }
+        if (readingCursor) {
+          const reading = await readingAfter(watcher, data.project, readingCursor);
+          if (readingCount(reading)) {
+            readingCursor = advanceCursor(readingCursor, reading);
+            parentPort!.postMessage({ kind: 'reading', rows: reading } satisfies PgNotice);
+          }
         }
       } catch (e) {
         watcher?.end().catch(() => {});

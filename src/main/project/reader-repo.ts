@@ -1,5 +1,15 @@
 // Storage of readers, reading studies and their reads (tables of migration 6). The current reader is a meta row.
+// In a project whose labels live in a shared PostgreSQL store these tables are a replica of the server's (the same
+// ids): every write goes to the server first (ReadingRemote) and lands here with the id the server gave it.
 import type Database from 'better-sqlite3';
+import { READING_KINDS, READING_TABLES, emptyReadingRows } from './pg-reading.ts';
+import type { ReadingCursor, ReadingDraft, ReadingRows } from './pg-reading.ts';
+
+/** The shared store's side of the reading tables (shared-label-store.ts): appends one row, returns its id. */
+export interface ReadingRemote { appendReading(d: ReadingDraft): number }
+
+const LOCAL_TABLE = { reader: 'readers', study: 'reading_studies', read: 'reading_events', adjudication: 'reading_adjudications' } as const;
+const UNBLIND_CURSOR = 'shared_reading_unblinds';
 
 export interface StudyRow {
   id: number; name: string; group_key: string; items: string; readers: string; seed: number;
@@ -13,14 +23,65 @@ export interface ReadRow { id: number; at: string; reader: string; position: num
 
 export class ReaderRepository {
   private readonly db: Database.Database;
+  private remote: ReadingRemote | null = null;
   constructor(db: Database.Database) {
     this.db = db;
+  }
+
+  /** From now on, writes go to the shared store (and reach these tables through applyReading). */
+  useRemote(remote: ReadingRemote): void {
+    this.remote = remote;
+  }
+
+  /** The last id of each kind of row in this replica. */
+  readingCursor(): ReadingCursor {
+    const max = (t: string): number => Number(this.db.prepare(`SELECT coalesce(max(id), 0) FROM ${t}`).pluck().get());
+    const unblind = Number(this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(UNBLIND_CURSOR) ?? 0);
+    return { reader: max('readers'), study: max('reading_studies'), read: max('reading_events'), adjudication: max('reading_adjudications'), unblind };
+  }
+
+  /** Inserts rows from the server (each kind continuing this replica's ids) in one transaction. */
+  applyReading(rows: ReadingRows): void {
+    this.db.transaction(() => {
+      for (const k of READING_KINDS) {
+        if (rows[k].length === 0) continue;
+        if (k === 'unblind') {
+          const up = this.db.prepare('UPDATE reading_studies SET unblinded_at = @at WHERE id = @study_pk AND unblinded_at IS NULL');
+          for (const r of rows[k]) up.run(r);
+          this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(UNBLIND_CURSOR, String(rows[k][rows[k].length - 1]!.id));
+          continue;
+        }
+        const cols = ['id', ...READING_TABLES[k].columns];
+        const ins = this.db.prepare(`INSERT INTO ${LOCAL_TABLE[k]}(${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`);
+        for (const r of rows[k]) ins.run(r);
+      }
+    })();
+  }
+
+  /**
+   * Every reading row of this project, as the shared store keeps them (for moving them there, and for checking a
+   * move): unblindings as rows of their own, numbered in the order they happened.
+   */
+  readingRows(): ReadingRows {
+    const out = emptyReadingRows();
+    for (const k of ['reader', 'study', 'read', 'adjudication'] as const) {
+      out[k] = this.db.prepare(`SELECT id, ${READING_TABLES[k].columns.join(', ')} FROM ${LOCAL_TABLE[k]} ORDER BY id`).all() as ReadingRows[typeof k];
+    }
+    out.unblind = (this.db.prepare('SELECT id AS study_pk, unblinded_at AS at FROM reading_studies WHERE unblinded_at IS NOT NULL ORDER BY unblinded_at, id').all() as { study_pk: number; at: string }[])
+      .map((r, i) => ({ id: i + 1, ...r }));
+    return out;
+  }
+
+  /** Sets the replica's unblinding cursor (after its rows were copied to the server as readingRows numbered them). */
+  setUnblindCursor(n: number): void {
+    this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(UNBLIND_CURSOR, String(n));
   }
 
   readers(): { name: string; created_at: string }[] {
     return this.db.prepare('SELECT name, created_at FROM readers ORDER BY id').all() as { name: string; created_at: string }[];
   }
   addReader(name: string, at: string): void {
+    if (this.remote) { this.remote.appendReading({ kind: 'reader', row: { name, created_at: at } }); return; }
     this.db.prepare('INSERT INTO readers(name, created_at) VALUES (?, ?)').run(name, at);
   }
   current(): string | null {
@@ -31,6 +92,7 @@ export class ReaderRepository {
     this.db.prepare("INSERT INTO meta(key, value) VALUES ('current_reader', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(name);
   }
   addStudy(s: Omit<StudyRow, 'id' | 'unblinded_at'>): number {
+    if (this.remote) return this.remote.appendReading({ kind: 'study', row: s });
     return Number(this.db.prepare(`INSERT INTO reading_studies(name, group_key, items, readers, seed, repeat_share, created_by, created_at, blinded_to_model)
       VALUES (@name, @group_key, @items, @readers, @seed, @repeat_share, @created_by, @created_at, @blinded_to_model)`).run(s).lastInsertRowid);
   }
@@ -46,9 +108,11 @@ export class ReaderRepository {
     return this.db.prepare('SELECT * FROM reading_studies WHERE id = ?').get(id) as StudyRow | undefined;
   }
   unblind(id: number, at: string): void {
+    if (this.remote) { this.remote.appendReading({ kind: 'unblind', row: { study_pk: id, at } }); return; }
     this.db.prepare('UPDATE reading_studies SET unblinded_at = ? WHERE id = ? AND unblinded_at IS NULL').run(at, id);
   }
   addRead(study: number, reader: string, position: number, itemUid: string, value: string, at: string): number {
+    if (this.remote) return this.remote.appendReading({ kind: 'read', row: { at, study_pk: study, reader, position, item_uid: itemUid, value } });
     return Number(this.db.prepare('INSERT INTO reading_events(at, study_pk, reader, position, item_uid, value) VALUES (?, ?, ?, ?, ?, ?)')
       .run(at, study, reader, position, itemUid, value).lastInsertRowid);
   }
@@ -83,6 +147,7 @@ export class ReaderRepository {
     return new Map(rows.map((r) => [r.reader, r.n]));
   }
   addAdjudication(study: number, itemUid: string, value: string, adjudicator: string, at: string): number {
+    if (this.remote) return this.remote.appendReading({ kind: 'adjudication', row: { at, study_pk: study, item_uid: itemUid, value, adjudicator } });
     return Number(this.db.prepare('INSERT INTO reading_adjudications(at, study_pk, item_uid, value, adjudicator) VALUES (?, ?, ?, ?, ?)')
       .run(at, study, itemUid, value, adjudicator).lastInsertRowid);
   }

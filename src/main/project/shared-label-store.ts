@@ -13,6 +13,8 @@ import { LightboxError } from '../../shared/contract.ts';
 import { workerUrl } from '../inference/worker-rpc.ts';
 import type { LogDraft, LogRow } from './label-log.ts';
 import type { AppendReply, SchemaRow } from './pg-log.ts';
+import { READING_KINDS, emptyReadingRows, readingCount } from './pg-reading.ts';
+import type { ReadingCursor, ReadingDraft, ReadingKind, ReadingReply, ReadingRows } from './pg-reading.ts';
 import type { PgNotice, PgRequest, PgWorkerData } from './pg-worker.ts';
 
 export interface SharedStoreConfig { kind: 'postgres'; url: string; project: string }
@@ -62,6 +64,12 @@ export interface Replica {
   applyReplica(rows: readonly LogRow[], schemas: readonly SchemaRow[]): void;
 }
 
+/** The local replica of the reader studies (the project's ReaderRepository). */
+export interface ReadingReplica {
+  readingCursor(): ReadingCursor;
+  applyReading(rows: ReadingRows): void;
+}
+
 /** What reaches the rest of the app when other workstations' events (or schema versions) arrive. */
 export type ForeignChanges = (rows: readonly LogRow[], schemasChanged: boolean) => void;
 
@@ -80,6 +88,7 @@ export class SharedLabelLog {
   private online = true;
   private message = '';
   private closed = false;
+  private reading: { replica: ReadingReplica; onForeign: () => void } | null = null;
 
   constructor(config: SharedStoreConfig, replica: Replica, onForeign: ForeignChanges) {
     this.config = config;
@@ -184,7 +193,8 @@ export class SharedLabelLog {
       return;
     }
     try {
-      this.take(n.rows, n.schemas);
+      if (n.kind === 'reading') this.takeReading(n.rows);
+      else this.take(n.rows, n.schemas);
     } catch (e) {
       this.message = `label store: could not apply other workstations' labels: ${(e as Error).message}`;
     }
@@ -211,6 +221,51 @@ export class SharedLabelLog {
   appendSchema(s: Omit<SchemaRow, 'id'>): number {
     const r = this.call<{ id: number; schemas: SchemaRow[] }>({ kind: 'schema', schema: s, after: this.replica.lastSchemaId() }, WRITE_MS);
     this.take([], r.schemas, new Set(), r.id);
+    return r.id;
+  }
+
+  /**
+   * Shares the project's readers and reading studies through the server too: brings the replica up to date now
+   * (when the server answers; else once it is back), then keeps it current as other workstations write.
+   */
+  attachReading(replica: ReadingReplica, onForeign: () => void): void {
+    this.reading = { replica, onForeign };
+    try {
+      this.pullReading();
+    } catch (e) {
+      if (!(e instanceof LightboxError && e.code === 'unavailable')) throw e;
+    }
+  }
+
+  private pullReading(): void {
+    const r = this.call<ReadingRows>({ kind: 'reading-pull', after: this.reading!.replica.readingCursor() }, OPEN_MS);
+    this.takeReading(r, null, true);
+  }
+
+  /** Reading rows from the server: those continuing the replica are applied, older ones skipped, a gap fetched first. */
+  private takeReading(rows: ReadingRows, own: { kind: ReadingKind; id: number } | null = null, pulled = false): void {
+    if (!this.reading) return;
+    const cur = this.reading.replica.readingCursor();
+    const fresh = emptyReadingRows();
+    for (const k of READING_KINDS) {
+      fresh[k] = rows[k].filter((r) => r.id > cur[k]);
+      if (fresh[k].length && fresh[k][0]!.id !== cur[k] + 1) {
+        if (pulled) throw new LightboxError('internal', `label store: the server's ${k} rows after ${cur[k]} start at ${fresh[k][0]!.id}`);
+        this.pullReading();
+        return;
+      }
+    }
+    if (readingCount(fresh) === 0) return;
+    this.reading.replica.applyReading(fresh);
+    if (READING_KINDS.some((k) => fresh[k].some((r) => !(own && own.kind === k && own.id === r.id)))) this.reading.onForeign();
+  }
+
+  /** Appends one reading row on the server and returns its id once committed and in the replica. */
+  appendReading(d: ReadingDraft): number {
+    if (!this.reading) throw new LightboxError('internal', 'label store: reader studies are not attached to the shared store');
+    const r = this.call<ReadingReply>({ kind: 'reading-append', requestId: randomUUID(), draft: d, after: this.reading.replica.readingCursor() }, WRITE_MS);
+    this.takeReading(r.rows, r.ok ? { kind: d.kind, id: r.id } : null);
+    if (!r.ok) throw new LightboxError('conflict', `${r.refused}; nothing was saved`);
     return r.id;
   }
 
