@@ -68,6 +68,30 @@ describe('PACS panel', () => {
     await page.waitForSelector('[data-testid=pacs-panel]', { state: 'detached' });
     await page.waitForFunction(() => document.querySelector('[data-testid=project-summary]')?.textContent?.includes('2 studies'));
     expect(await page.textContent('[data-testid=project-summary]')).toMatch(/2 patients · 2 studies · 2 series · 48 instances/);
+    // The retrieved CT studies' worklist thumbnails are drawn images, not black squares: the phantom's body against
+    // air spreads the grey levels (a black or flat canvas has none).
+    await page.waitForFunction(() => {
+      const t = [...document.querySelectorAll('[data-testid=worklist] [data-testid=row-thumb]')];
+      return t.length === 2 && t.every((e) => e.getAttribute('data-state') !== 'waiting');
+    }, undefined, { timeout: 30_000 });
+    const thumbs = await page.$$eval('[data-testid=worklist] [data-testid=row-thumb]', (els) => els.map((e) => {
+      const src = e.querySelector('canvas')!;
+      const c = document.createElement('canvas');
+      c.width = src.width; c.height = src.height;
+      const ctx = c.getContext('2d')!;
+      ctx.drawImage(src, 0, 0);
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      const lum: number[] = [];
+      for (let i = 0; i < d.length; i += 4) lum.push((d[i]! + d[i + 1]! + d[i + 2]!) / 3);
+      const mean = lum.reduce((a, b) => a + b, 0) / lum.length;
+      return { state: e.getAttribute('data-state'), max: Math.max(...lum), sd: Math.sqrt(lum.reduce((a, b) => a + (b - mean) ** 2, 0) / lum.length) };
+    }));
+    for (const t of thumbs) {
+      expect(t.state).toBe('drawn');
+      expect(t.max).toBeGreaterThan(128);
+      expect(t.sd).toBeGreaterThan(20);
+    }
+    await page.screenshot({ path: path.join(OUT, 'pacs-worklist.png') });
 
     // A retrieved study opens in the viewer like an imported one: a drawn CT slice, not a blank canvas.
     await page.waitForSelector('[data-testid=worklist] tbody tr');
