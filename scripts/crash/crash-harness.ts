@@ -15,6 +15,7 @@ import { mulberry32 } from '../../src/shared/random.ts';
 import { Lightbox } from '../../src/main/app.ts';
 import { generateDemoData } from '../../src/main/demo/demo-data.ts';
 import { ensureDemoProject } from '../../src/main/demo/demo-project.ts';
+import { exited, serve } from '../../test/support/serve.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 export type CycleKind = 'label' | 'import' | 'embed';
@@ -58,23 +59,6 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | n
   });
 }
 
-const exited = (c: ChildProcess): Promise<void> => new Promise((r) => { if (c.exitCode !== null || c.signalCode !== null) r(); else c.once('exit', () => r()); });
-
-/** Starts `lightbox serve` and resolves its URL and token once it listens. */
-function serve(project: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string; token: string }> {
-  const child = cli(['serve', '--project', project, '--port', '0'], env);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += String(d);
-      const u = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-      const t = /API token: (\S+)/.exec(out);
-      if (u && t) resolve({ child, url: u[1]!, token: t[1]! });
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}`)));
-  });
-}
-
 /** Starts a CLI job and SIGKILLs it after `ms` (or when it ends by itself). */
 async function killAfter(args: string[], env: NodeJS.ProcessEnv, ms: number): Promise<void> {
   const c = cli(args, env);
@@ -110,9 +94,9 @@ export async function runCrashCycles(o: CrashOptions): Promise<CrashReport> {
   const choices = ['normal', 'cardiomegaly', 'effusion', 'nodule'];
 
   const labelCycle = async (): Promise<void> => {
-    const { child, url, token } = await serve(project, env);
-    const post = async (name: string, body: unknown): Promise<{ ok: boolean; result?: { item: { itemId: number; groups: { key: string; labels?: string[] | null }[] } } }> =>
-      (await fetch(`${url}/api/call/${name}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as never;
+    const host = await serve(project, env);
+    const child = host.child;
+    const post = (name: string, body: unknown): Promise<{ ok: boolean; result?: { item: { itemId: number; groups: { key: string; labels?: string[] | null }[] } } }> => host.call(name, body);
     const killAt = 1 + Math.floor(rng() * 30);
     const killDuring = rng() < 0.7;
     for (let n = 1; ; n++) {
